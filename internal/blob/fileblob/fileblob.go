@@ -1,0 +1,420 @@
+// Package fileblob is a packages.BlobStore on a local directory.
+//
+// Layout under the root directory:
+//
+//	sha256/ab/abcdef…   complete, verified blobs, sharded by the first two hex digits
+//	uploads/<id>/data   bytes of a resumable upload session
+//	uploads/<id>/state  its sha256 state, size and start time
+//	tmp/                bytes of Put calls in progress
+//
+// Bytes are always written to a file outside sha256/ first, synced, and
+// renamed into place, so a crash never leaves a partial file under a digest.
+// The whole root must be on one file system so that renames are atomic.
+//
+// A root belongs to one process at a time: upload sessions are locked
+// against concurrent use within a Store, not across processes.
+package fileblob
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/packhub/packhub/internal/blob/internal/digest"
+	"github.com/packhub/packhub/internal/packages"
+)
+
+const (
+	blobsDirName   = digest.Algorithm
+	uploadsDirName = "uploads"
+	tmpDirName     = "tmp"
+
+	dirPerm = 0o750
+
+	// copyBufSize is the size of the chunks Put copies, and how often it
+	// looks at its context.
+	copyBufSize = 1 << 20
+
+	// tempGrace is how old a file in tmp/ must be before New removes it.
+	// Younger files may belong to a Put still running in a process that
+	// shares the root during a restart.
+	tempGrace = time.Hour
+)
+
+// Store is a packages.BlobStore on a local directory. It is safe for
+// concurrent use.
+type Store struct {
+	root    string
+	blobs   string
+	uploads string
+	tmp     string
+
+	mu       sync.Mutex
+	sessions map[string]*session // open upload sessions, by id
+}
+
+var _ packages.BlobStore = (*Store)(nil)
+
+// New opens the store rooted at root, creating the directory if needed. It
+// removes temporary files left behind by a crash.
+func New(root string) (*Store, error) {
+	if root == "" {
+		return nil, errors.New("fileblob: empty root directory")
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("fileblob: root %q: %w", root, err)
+	}
+	s := &Store{
+		root:     abs,
+		blobs:    filepath.Join(abs, blobsDirName),
+		uploads:  filepath.Join(abs, uploadsDirName),
+		tmp:      filepath.Join(abs, tmpDirName),
+		sessions: make(map[string]*session),
+	}
+	for _, dir := range []string{s.uploads, s.tmp} {
+		if err := os.MkdirAll(dir, dirPerm); err != nil {
+			return nil, fmt.Errorf("fileblob: %w", err)
+		}
+	}
+	for i := 0; i < 256; i++ {
+		if err := os.MkdirAll(filepath.Join(s.blobs, fmt.Sprintf("%02x", i)), dirPerm); err != nil {
+			return nil, fmt.Errorf("fileblob: %w", err)
+		}
+	}
+	for _, dir := range []string{s.blobs, s.root} {
+		if err := syncDir(dir); err != nil {
+			return nil, fmt.Errorf("fileblob: %w", err)
+		}
+	}
+	if _, err := removeOlder(context.Background(), s.tmp, time.Now().Add(-tempGrace)); err != nil {
+		return nil, fmt.Errorf("fileblob: clean temporary files: %w", err)
+	}
+	return s, nil
+}
+
+// Root returns the absolute path of the store's root directory.
+func (s *Store) Root() string { return s.root }
+
+// blobPath returns where the blob with hex digest h lives.
+func (s *Store) blobPath(h string) string {
+	return filepath.Join(s.blobs, h[:2], h)
+}
+
+// parse validates a digest argument and returns its hex part.
+func parse(d string) (string, error) {
+	_, h, err := digest.Parse(d)
+	return h, err
+}
+
+func notFound(what string) error {
+	return fmt.Errorf("fileblob: %s: %w", what, packages.ErrNotFound)
+}
+
+// Stat returns the size of a blob.
+func (s *Store) Stat(ctx context.Context, d string) (int64, error) {
+	h, err := parse(d)
+	if err != nil {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	fi, err := os.Stat(s.blobPath(h))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0, notFound("blob " + d)
+		}
+		return 0, fmt.Errorf("fileblob: stat: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return 0, notFound("blob " + d)
+	}
+	return fi.Size(), nil
+}
+
+// Open returns a seekable reader of a blob.
+func (s *Store) Open(ctx context.Context, d string) (packages.BlobReader, error) {
+	h, err := parse(d)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(s.blobPath(h))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, notFound("blob " + d)
+		}
+		return nil, fmt.Errorf("fileblob: open: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("fileblob: open: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, notFound("blob " + d)
+	}
+	return &reader{f: f, size: fi.Size()}, nil
+}
+
+// Delete removes a blob. Readers already open keep reading it.
+func (s *Store) Delete(ctx context.Context, d string) error {
+	h, err := parse(d)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := os.Remove(s.blobPath(h)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return notFound("blob " + d)
+		}
+		return fmt.Errorf("fileblob: delete: %w", err)
+	}
+	// The directory is not synced: a delete undone by a crash only leaves
+	// garbage for the next collection.
+	return nil
+}
+
+// Walk calls fn for every stored blob. It stops at the first error from fn
+// and returns it unwrapped.
+func (s *Store) Walk(ctx context.Context, fn func(digest string, size int64) error) error {
+	for i := 0; i < 256; i++ {
+		if err := s.walkShard(ctx, fmt.Sprintf("%02x", i), fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) walkShard(ctx context.Context, shard string, fn func(string, int64) error) error {
+	dir, err := os.Open(filepath.Join(s.blobs, shard))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("fileblob: walk: %w", err)
+	}
+	defer dir.Close()
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		entries, err := dir.ReadDir(1024)
+		for _, e := range entries {
+			name := e.Name()
+			if !e.Type().IsRegular() || !digest.ValidHex(name) || name[:2] != shard {
+				continue
+			}
+			fi, err := e.Info()
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					continue // deleted while walking
+				}
+				return fmt.Errorf("fileblob: walk: %w", err)
+			}
+			if err := fn(digest.Algorithm+":"+name, fi.Size()); err != nil {
+				return err
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("fileblob: walk: %w", err)
+		}
+	}
+}
+
+// Put streams r into a new blob.
+func (s *Store) Put(ctx context.Context, r io.Reader, expected string) (string, int64, error) {
+	if expected != "" {
+		if _, err := parse(expected); err != nil {
+			return "", 0, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return "", 0, err
+	}
+	f, err := os.CreateTemp(s.tmp, "put-*")
+	if err != nil {
+		return "", 0, fmt.Errorf("fileblob: put: %w", err)
+	}
+	tmp := f.Name()
+	placed := false
+	defer func() {
+		if !placed {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+
+	h := sha256.New()
+	n, err := copyContext(ctx, io.MultiWriter(f, h), r)
+	if err != nil {
+		return "", 0, fmt.Errorf("fileblob: put: %w", err)
+	}
+	got := digest.FromHash(h)
+	if expected != "" && got != expected {
+		return "", 0, mismatch(expected, got)
+	}
+	if err := f.Sync(); err != nil {
+		return "", 0, fmt.Errorf("fileblob: put: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return "", 0, fmt.Errorf("fileblob: put: %w", err)
+	}
+	if err := s.place(tmp, got); err != nil {
+		return "", 0, fmt.Errorf("fileblob: put: %w", err)
+	}
+	placed = true
+	return got, n, nil
+}
+
+func mismatch(expected, got string) error {
+	return &packages.Error{
+		Kind:    packages.KindInvalid,
+		Message: "digest mismatch",
+		Err:     fmt.Errorf("content hashes to %s, not %s", got, expected),
+	}
+}
+
+// place makes the complete, synced file src visible under digest d, or
+// removes src if that blob is already stored.
+func (s *Store) place(src, d string) error {
+	final := s.blobPath(d[len(digest.Algorithm)+1:])
+	if _, err := os.Stat(final); err == nil {
+		// Keep the existing blob. Touching it tells a collector with a
+		// grace period that it is in use again.
+		now := time.Now()
+		err := os.Chtimes(final, now, now)
+		if err == nil || !errors.Is(err, fs.ErrNotExist) {
+			os.Remove(src)
+			return nil
+		}
+		// Deleted since the Stat: store ours.
+	}
+	err := os.Rename(src, final)
+	if errors.Is(err, fs.ErrNotExist) {
+		// The shard directory was removed behind our back.
+		if err := os.MkdirAll(filepath.Dir(final), dirPerm); err != nil {
+			return err
+		}
+		if err := syncDir(s.blobs); err != nil {
+			return err
+		}
+		err = os.Rename(src, final)
+	}
+	if err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(final))
+}
+
+var bufPool = sync.Pool{New: func() any {
+	b := make([]byte, copyBufSize)
+	return &b
+}}
+
+// copyContext copies src to dst in chunks, stopping when ctx is done.
+func copyContext(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	var n int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		nr, rerr := io.ReadFull(src, buf)
+		if nr > 0 {
+			nw, werr := dst.Write(buf[:nr])
+			n += int64(nw)
+			if werr != nil {
+				return n, werr
+			}
+		}
+		switch {
+		case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
+			return n, nil
+		case rerr != nil:
+			return n, rerr
+		}
+	}
+}
+
+// syncDir makes the entries of dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, syscall.EINVAL) {
+		return nil // the file system cannot sync directories
+	}
+	return err
+}
+
+// removeOlder removes the regular files directly in dir last modified
+// before t, and returns how many it removed.
+func removeOlder(ctx context.Context, dir string, t time.Time) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		if !e.Type().IsRegular() {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return n, err
+		}
+		if fi.ModTime().Before(t) {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
+// reader is a packages.BlobReader over a file.
+type reader struct {
+	f    *os.File
+	size int64
+}
+
+func (r *reader) Read(p []byte) (int, error)                   { return r.f.Read(p) }
+func (r *reader) ReadAt(p []byte, off int64) (int, error)      { return r.f.ReadAt(p, off) }
+func (r *reader) Seek(offset int64, whence int) (int64, error) { return r.f.Seek(offset, whence) }
+func (r *reader) Close() error                                 { return r.f.Close() }
+func (r *reader) Size() int64                                  { return r.size }
+
+// WriteTo lets io.Copy use the file's own fast paths, such as sendfile.
+func (r *reader) WriteTo(w io.Writer) (int64, error) { return io.Copy(w, r.f) }

@@ -1,0 +1,344 @@
+package fileblob_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/packhub/packhub/internal/blob/blobtest"
+	"github.com/packhub/packhub/internal/blob/fileblob"
+	"github.com/packhub/packhub/internal/packages"
+)
+
+func newStore(t *testing.T, root string) *fileblob.Store {
+	t.Helper()
+	s, err := fileblob.New(root)
+	if err != nil {
+		t.Fatalf("New(%q): %v", root, err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	blobtest.Suite{
+		New: func(t *testing.T) packages.BlobStore {
+			return newStore(t, t.TempDir())
+		},
+		Reopen: func(t *testing.T, s packages.BlobStore) packages.BlobStore {
+			return newStore(t, s.(*fileblob.Store).Root())
+		},
+		Backdate: func(t *testing.T, s packages.BlobStore, id string, age time.Duration) {
+			old := time.Now().Add(-age)
+			data := filepath.Join(s.(*fileblob.Store).Root(), "uploads", id, "data")
+			if err := os.Chtimes(data, old, old); err != nil {
+				t.Fatal(err)
+			}
+		},
+	}.Run(t)
+}
+
+func digestOf(p []byte) string {
+	sum := sha256.Sum256(p)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// files lists the regular files under dir, relative to it.
+func files(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			rel, _ := filepath.Rel(dir, path)
+			out = append(out, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func walkAll(t *testing.T, s packages.BlobStore) map[string]int64 {
+	t.Helper()
+	m := map[string]int64{}
+	if err := s.Walk(t.Context(), func(d string, n int64) error { m[d] = n; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestLayout(t *testing.T) {
+	root := t.TempDir()
+	s := newStore(t, root)
+	p := []byte("layout")
+	d, _, err := s.Put(t.Context(), bytes.NewReader(p), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := d[len("sha256:"):]
+	got, err := os.ReadFile(filepath.Join(root, "sha256", h[:2], h))
+	if err != nil || !bytes.Equal(got, p) {
+		t.Fatalf("blob file: %q, %v", got, err)
+	}
+	if f := files(t, root); len(f) != 1 {
+		t.Fatalf("files under root: %v, want just the blob", f)
+	}
+}
+
+// TestCrashLeavesTempFiles simulates a crash in the middle of a Put: a
+// partial temporary file is never visible, and a reopened Store removes it
+// once it is old enough to belong to no running Put.
+func TestCrashLeavesTempFiles(t *testing.T) {
+	root := t.TempDir()
+	s := newStore(t, root)
+	partial := []byte("the first half of a blob")
+	oldTemp := filepath.Join(root, "tmp", "put-123")
+	newTemp := filepath.Join(root, "tmp", "put-456")
+	for _, f := range []string{oldTemp, newTemp} {
+		if err := os.WriteFile(f, partial, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(oldTemp, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if m := walkAll(t, s); len(m) != 0 {
+		t.Fatalf("Walk = %v, want nothing", m)
+	}
+	if _, err := s.Stat(t.Context(), digestOf(partial)); !packages.IsNotFound(err) {
+		t.Fatalf("Stat of the partial content = %v", err)
+	}
+
+	newStore(t, root) // a restart
+	if _, err := os.Stat(oldTemp); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("old temporary file survived a restart: %v", err)
+	}
+	if _, err := os.Stat(newTemp); err != nil {
+		t.Fatalf("recent temporary file removed at restart: %v", err)
+	}
+
+	// PurgeUploads removes temporary files as old as the sessions it purges.
+	if _, err := s.PurgeUploads(t.Context(), time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(newTemp); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("temporary file survived PurgeUploads: %v", err)
+	}
+}
+
+type failAfter struct {
+	r io.Reader
+	n int
+}
+
+func (f *failAfter) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, errors.New("connection reset")
+	}
+	p = p[:min(len(p), f.n)]
+	n, err := f.r.Read(p)
+	f.n -= n
+	return n, err
+}
+
+// TestFailedPutLeavesNothing checks that a Put that fails midway removes its
+// temporary file and stores nothing.
+func TestFailedPutLeavesNothing(t *testing.T) {
+	root := t.TempDir()
+	s := newStore(t, root)
+	p := bytes.Repeat([]byte("x"), 5<<20)
+	if _, _, err := s.Put(t.Context(), &failAfter{r: bytes.NewReader(p), n: 3 << 20}, ""); err == nil {
+		t.Fatal("Put from a failing reader succeeded")
+	}
+	if _, _, err := s.Put(t.Context(), bytes.NewReader(p), digestOf([]byte("other"))); packages.KindOf(err) != packages.KindInvalid {
+		t.Fatalf("Put with a wrong digest = %v", err)
+	}
+	if f := files(t, root); len(f) != 0 {
+		t.Fatalf("files left behind: %v", f)
+	}
+}
+
+// TestCrashBeforeClose simulates a crash after bytes were written to a
+// session but before Close saved its state: a restarted Store rehashes the
+// data file.
+func TestCrashBeforeClose(t *testing.T) {
+	root := t.TempDir()
+	s := newStore(t, root)
+	u, err := s.NewUpload(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1, p2 := []byte("written before the crash, "), []byte("and after the restart")
+	if _, err := u.Write(p1); err != nil {
+		t.Fatal(err)
+	}
+	// No Close: the process dies.
+
+	s2 := newStore(t, root)
+	if m := walkAll(t, s2); len(m) != 0 {
+		t.Fatalf("uncommitted session visible: %v", m)
+	}
+	u2, err := s2.ResumeUpload(t.Context(), u.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u2.Close()
+	if u2.Size() != int64(len(p1)) {
+		t.Fatalf("Size = %d, want %d", u2.Size(), len(p1))
+	}
+	if _, err := u2.Write(p2); err != nil {
+		t.Fatal(err)
+	}
+	all := append(append([]byte{}, p1...), p2...)
+	d, _, err := u2.Commit(t.Context(), digestOf(all))
+	if err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	if d != digestOf(all) {
+		t.Fatalf("Commit = %s", d)
+	}
+}
+
+// TestStaleState covers a data file that grew after the state was saved,
+// and a state file that is garbage.
+func TestStaleState(t *testing.T) {
+	root := t.TempDir()
+	s := newStore(t, root)
+	u, err := s.NewUpload(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, started := u.ID(), u.StartedAt()
+	p1 := []byte("saved with state")
+	if _, err := u.Write(p1); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "uploads", id)
+
+	// Bytes that reached the data file but not the state.
+	p2 := []byte(", and more that did not")
+	f, err := os.OpenFile(filepath.Join(dir, "data"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(p2)
+	f.Close()
+	all := append(append([]byte{}, p1...), p2...)
+
+	u, err = newStore(t, root).ResumeUpload(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Size() != int64(len(all)) {
+		t.Fatalf("Size = %d, want %d", u.Size(), len(all))
+	}
+	if !u.StartedAt().Equal(started) {
+		t.Fatalf("StartedAt = %v, want %v", u.StartedAt(), started)
+	}
+	if err := u.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A state file that is garbage.
+	if err := os.WriteFile(filepath.Join(dir, "state"), []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	u, err = newStore(t, root).ResumeUpload(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	if u.Size() != int64(len(all)) {
+		t.Fatalf("Size = %d, want %d", u.Size(), len(all))
+	}
+	if u.StartedAt().IsZero() {
+		t.Fatal("StartedAt is zero")
+	}
+	d, _, err := u.Commit(t.Context(), digestOf(all))
+	if err != nil || d != digestOf(all) {
+		t.Fatalf("Commit = %s, %v", d, err)
+	}
+}
+
+// TestStrayFiles checks that files that are not blobs are never reported.
+func TestStrayFiles(t *testing.T) {
+	root := t.TempDir()
+	s := newStore(t, root)
+	d, _, err := s.Put(t.Context(), bytes.NewReader([]byte("real")), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := d[len("sha256:"):]
+	shard := filepath.Join(root, "sha256", h[:2])
+	upper := filepath.Join(root, "sha256", "ab", "AB"+h[2:])
+	misplaced := filepath.Join(root, "sha256", "00", "ab"+h[2:])
+	for _, f := range []string{filepath.Join(shard, h+".tmp"), filepath.Join(shard, "junk"), upper, misplaced} {
+		if err := os.WriteFile(f, []byte("junk"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dirBlob := "ab" + h[2:]
+	if err := os.Mkdir(filepath.Join(root, "sha256", "ab", dirBlob), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if m := walkAll(t, s); len(m) != 1 || m[d] != 4 {
+		t.Fatalf("Walk = %v, want only %s", m, d)
+	}
+	if _, err := s.Stat(t.Context(), "sha256:"+dirBlob); !packages.IsNotFound(err) {
+		t.Fatalf("Stat of a directory = %v, want not found", err)
+	}
+	if _, err := s.Open(t.Context(), "sha256:"+dirBlob); !packages.IsNotFound(err) {
+		t.Fatalf("Open of a directory = %v, want not found", err)
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	if _, err := fileblob.New(""); err == nil {
+		t.Fatal("New(\"\") succeeded")
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fileblob.New(file); err == nil {
+		t.Fatal("New on a regular file succeeded")
+	}
+}
+
+// TestPutStreams checks that Put does not hold a blob in memory.
+func TestPutStreams(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipped in -short mode")
+	}
+	const size = 64 << 20
+	s := newStore(t, t.TempDir())
+	r := io.LimitReader(rand.NewChaCha8([32]byte{7}), size)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, n, err := s.Put(t.Context(), r, "")
+	runtime.ReadMemStats(&after)
+	if err != nil || n != size {
+		t.Fatalf("Put = %d, %v", n, err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > size/8 {
+		t.Fatalf("Put of %d bytes allocated %d bytes", size, alloc)
+	}
+}

@@ -1,0 +1,49 @@
+// Package jobs runs Packhub's background work on a schedule: the purge of
+// what was deleted longer ago than the restore window, blob garbage
+// collection, and the cleanup of abandoned upload sessions.
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/packhub/packhub/internal/packages"
+)
+
+// Runner runs the purge job periodically.
+type Runner struct {
+	svc    *packages.Service
+	logger *slog.Logger
+}
+
+// NewRunner returns a Runner over svc.
+func NewRunner(svc *packages.Service, logger *slog.Logger) *Runner {
+	return &Runner{svc: svc, logger: logger}
+}
+
+// RunOnce runs the purge job once and logs what it did.
+func (r *Runner) RunOnce(ctx context.Context, dryRun bool) (*packages.PurgeReport, error) {
+	rep, err := r.svc.Purge(ctx, dryRun)
+	if err != nil {
+		r.logger.ErrorContext(ctx, "purge failed", "err", err)
+		return rep, err
+	}
+	r.logger.InfoContext(ctx, "purge done", "dry_run", dryRun, "packages", len(rep.Packages),
+		"versions", len(rep.Versions), "blobs", len(rep.Blobs), "adopted", rep.Adopted, "uploads", rep.Uploads)
+	return rep, nil
+}
+
+// Run runs the purge job every interval until ctx is done.
+func (r *Runner) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_, _ = r.RunOnce(ctx, false)
+		}
+	}
+}

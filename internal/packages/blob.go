@@ -1,0 +1,55 @@
+package packages
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// BlobStore holds content-addressed bytes. Digests are "sha256:<64 hex>".
+// Nothing is visible under a digest before its bytes are complete and
+// verified. Implementations return ErrNotFound for a missing blob or upload
+// session.
+type BlobStore interface {
+	Stat(ctx context.Context, digest string) (size int64, err error)
+	// Open returns a reader that can seek, for range requests. The caller
+	// closes it.
+	Open(ctx context.Context, digest string) (BlobReader, error)
+	Delete(ctx context.Context, digest string) error
+	// Walk calls fn for every stored blob, in no particular order.
+	Walk(ctx context.Context, fn func(digest string, size int64) error) error
+
+	// Put streams r into a new blob. If expected is not empty the content
+	// must hash to it, else nothing is stored and an error of KindInvalid
+	// is returned.
+	Put(ctx context.Context, r io.Reader, expected string) (digest string, size int64, err error)
+
+	// NewUpload starts a resumable upload session that survives a restart.
+	NewUpload(ctx context.Context) (Upload, error)
+	// ResumeUpload reopens a session by id.
+	ResumeUpload(ctx context.Context, id string) (Upload, error)
+	// PurgeUploads cancels sessions not written to since before; it returns
+	// how many it removed.
+	PurgeUploads(ctx context.Context, before time.Time) (int, error)
+}
+
+// BlobReader reads one blob.
+type BlobReader interface {
+	io.ReadSeekCloser
+	Size() int64
+}
+
+// Upload is an open resumable upload session. Bytes written are appended;
+// Close keeps the session for a later ResumeUpload, Commit and Cancel end it.
+type Upload interface {
+	ID() string
+	Size() int64 // bytes received so far
+	StartedAt() time.Time
+	io.Writer
+	// Commit verifies the content against expected (when not empty) and
+	// makes it visible under its digest. On a mismatch the session is
+	// removed and an error of KindInvalid is returned.
+	Commit(ctx context.Context, expected string) (digest string, size int64, err error)
+	Cancel(ctx context.Context) error
+	Close() error
+}

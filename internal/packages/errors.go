@@ -1,0 +1,111 @@
+package packages
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies an error so each protocol front can map it to a status
+// code and its own error body in one place.
+type Kind int
+
+// Error kinds.
+const (
+	KindInternal        Kind = iota
+	KindNotFound             // the thing does not exist or the caller may not see it
+	KindUnauthenticated      // no credentials where some are needed
+	KindBadCredentials       // credentials given but not valid
+	KindForbidden            // authenticated, may see it, but may not do this
+	KindConflict             // already exists
+	KindInvalid              // the request breaks a rule or is malformed
+	KindTooLarge             // over a configured size limit
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindNotFound:
+		return "not found"
+	case KindUnauthenticated:
+		return "unauthenticated"
+	case KindBadCredentials:
+		return "bad credentials"
+	case KindForbidden:
+		return "forbidden"
+	case KindConflict:
+		return "conflict"
+	case KindInvalid:
+		return "invalid"
+	case KindTooLarge:
+		return "too large"
+	}
+	return "internal"
+}
+
+// Error is a domain error: a kind, a message safe to show the caller, and an
+// optional cause that is only logged.
+type Error struct {
+	Kind    Kind
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Message + ": " + e.Err.Error()
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf makes an *Error of kind k with a formatted public message.
+func Errorf(k Kind, format string, args ...any) *Error {
+	return &Error{Kind: k, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap makes an *Error of kind k that keeps cause for the logs.
+func Wrap(k Kind, message string, cause error) *Error {
+	return &Error{Kind: k, Message: message, Err: cause}
+}
+
+// KindOf returns the kind of the first *Error in err's chain, or
+// KindInternal.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return KindInternal
+}
+
+// PublicMessage returns the message of the first *Error in err's chain, or
+// fallback for errors that carry none.
+func PublicMessage(err error, fallback string) string {
+	var e *Error
+	if errors.As(err, &e) && e.Message != "" {
+		return e.Message
+	}
+	return fallback
+}
+
+// IsNotFound reports whether err is of KindNotFound.
+func IsNotFound(err error) bool { return KindOf(err) == KindNotFound }
+
+// IsConflict reports whether err is of KindConflict.
+func IsConflict(err error) bool { return KindOf(err) == KindConflict }
+
+// ErrNotFound is returned by stores for a missing row or blob.
+var ErrNotFound = &Error{Kind: KindNotFound, Message: "not found"}
+
+// ErrConflict is returned by stores when a unique constraint is violated.
+var ErrConflict = &Error{Kind: KindConflict, Message: "already exists"}
+
+// Messages GitHub uses that more than one layer needs.
+const (
+	MsgPackageNotFound        = "Package not found."
+	MsgRequiresAuthentication = "Requires authentication"
+	MsgBadCredentials         = "Bad credentials"
+	MsgLastVersion            = "You cannot delete the last version of a package. You must delete the package instead."
+	MsgLastTaggedVersion      = "You cannot delete the last tagged version of a package. You must delete the package instead."
+	MsgTooManyDownloads       = "Publicly visible package versions with more than 5000 downloads cannot be deleted. Contact GitHub support for further assistance."
+)

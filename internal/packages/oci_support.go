@@ -1,0 +1,107 @@
+package packages
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// What registry protocols (the OCI distribution API) need beyond the
+// operations every front shares.
+
+// errDryRun rolls back the transaction of a dry run.
+var errDryRun = errors.New("dry run")
+
+// CanPublish reports whether EnsurePackage would succeed for the caller,
+// without creating anything: nil when the caller may publish to the
+// package (creating it if it does not exist), else the error EnsurePackage
+// would return. Registries use it to decide what a bearer token grants
+// before the first push.
+func (s *Service) CanPublish(ctx context.Context, a *Actor, ref PackageRef, repository string) error {
+	err := s.store.WithTx(ctx, func(tx Store) error {
+		if _, _, err := s.ensurePackage(ctx, tx, a, ref, repository); err != nil {
+			return err
+		}
+		return errDryRun
+	})
+	if errors.Is(err, errDryRun) {
+		return nil
+	}
+	return err
+}
+
+// RegistryDeleteVersion soft-deletes the active version named versionName
+// and removes its tags, as a registry protocol's delete (OCI: DELETE of a
+// manifest by digest) asks. Unlike DeleteVersion it does not refuse to
+// delete the last (tagged) version: registry clients delete manifests one
+// by one, and an OCI repository may hold no manifest, as after a push of
+// blobs alone. The package stays; the version can be restored like any
+// other. The caller needs the rights DeleteVersion needs, and the download
+// limit still applies.
+func (s *Service) RegistryDeleteVersion(ctx context.Context, a *Actor, ref PackageRef, versionName string) error {
+	return s.store.WithTx(ctx, func(tx Store) error {
+		_, pkg, err := s.resolve(ctx, tx, a, ref, Active, OpDelete, ViaRegistry)
+		if err != nil {
+			return err
+		}
+		v, err := tx.GetVersionByName(ctx, pkg.ID, versionName, Active)
+		if err != nil {
+			return notFoundOr(err, "Version not found.")
+		}
+		if pkg.Visibility == Public && v.DownloadCount > s.opts.DownloadLimit {
+			return Errorf(KindInvalid, MsgTooManyDownloads)
+		}
+		tags, err := tx.TagsByVersion(ctx, []int64{v.ID})
+		if err != nil {
+			return fmt.Errorf("tags: %w", err)
+		}
+		now := s.now()
+		v.DeletedAt, v.DeletedBy, v.UpdatedAt = &now, a.UserID(), now
+		if err := tx.UpdateVersion(ctx, v); err != nil {
+			return fmt.Errorf("delete version: %w", err)
+		}
+		if err := tx.DeleteVersionTags(ctx, v.ID); err != nil {
+			return fmt.Errorf("delete tags: %w", err)
+		}
+		detail, _ := json.Marshal(deletedTags{Tags: tags[v.ID]})
+		return tx.AddEvent(ctx, &Event{ActorID: a.UserID(), Action: ActionDeleteVersion, PackageID: pkg.ID, VersionID: v.ID, Detail: string(detail), CreatedAt: now})
+	})
+}
+
+// BlobUnlinker is an optional power of a Store: forgetting that a package
+// may read a blob (the reverse of LinkBlob). Unlinking a blob that is not
+// linked is not an error.
+type BlobUnlinker interface {
+	UnlinkBlob(ctx context.Context, packageID int64, digest string) error
+}
+
+// ErrUnlinkUnsupported is returned by UnlinkBlob when the store cannot
+// unlink blobs.
+var ErrUnlinkUnsupported = &Error{Kind: KindInvalid, Message: "Deleting blobs is not supported."}
+
+// UnlinkBlob removes a blob from a package (OCI: DELETE of a blob): the
+// package may no longer read it, and garbage collection frees the bytes
+// once nothing else refers to them. The caller needs delete rights on the
+// package. A blob the package cannot read is KindNotFound; a store without
+// the BlobUnlinker power gives ErrUnlinkUnsupported.
+func (s *Service) UnlinkBlob(ctx context.Context, a *Actor, ref PackageRef, digest string) error {
+	return s.store.WithTx(ctx, func(tx Store) error {
+		_, pkg, err := s.resolve(ctx, tx, a, ref, Active, OpDelete, ViaRegistry)
+		if err != nil {
+			return err
+		}
+		u, ok := tx.(BlobUnlinker)
+		if !ok {
+			return ErrUnlinkUnsupported
+		}
+		linked, err := tx.BlobLinked(ctx, pkg.ID, digest)
+		if err != nil {
+			return fmt.Errorf("blob linked: %w", err)
+		}
+		if !linked {
+			return Errorf(KindNotFound, "Blob not found.")
+		}
+		return u.UnlinkBlob(ctx, pkg.ID, digest)
+	})
+}

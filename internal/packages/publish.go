@@ -1,0 +1,456 @@
+package packages
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// ExistsPolicy says what Publish does when the version already exists.
+type ExistsPolicy int
+
+// Policies.
+const (
+	ExistsConflict ExistsPolicy = iota // refuse with KindConflict (npm, gems, NuGet, Maven releases)
+	ExistsReuse                        // keep the existing version (OCI manifests, by digest)
+	ExistsReplace                      // replace metadata and files (Maven snapshots)
+)
+
+// PublishRequest describes a version to publish. The files' bytes must
+// already be committed to the blob store.
+type PublishRequest struct {
+	Package     PackageRef
+	Version     string
+	Metadata    json.RawMessage
+	Description string
+	License     string
+	Subject     string   // OCI: the digest this manifest refers to
+	Files       []File   // name, digest, size, media type
+	Blobs       []string // further digests the package may read (OCI layers and configs)
+	Tags        []string // tags to point at the version
+	// Repository is "OWNER/REPO". Repository-scoped types need it; for
+	// granular types it links the package to the repository (when the
+	// repository exists and belongs to the package's owner).
+	Repository string
+	IfExists   ExistsPolicy
+}
+
+// Published is what Publish did.
+type Published struct {
+	Package        *Package
+	Version        *Version
+	PackageCreated bool
+	VersionCreated bool
+}
+
+// EnsurePackage returns the active package a ref names, creating it when
+// the caller may create packages in that namespace. The caller needs write
+// access. repository is as in PublishRequest.
+func (s *Service) EnsurePackage(ctx context.Context, a *Actor, ref PackageRef, repository string) (*Package, error) {
+	var pkg *Package
+	err := s.store.WithTx(ctx, func(tx Store) error {
+		var err error
+		pkg, _, err = s.ensurePackage(ctx, tx, a, ref, repository)
+		return err
+	})
+	return pkg, err
+}
+
+func (s *Service) ensurePackage(ctx context.Context, tx Store, a *Actor, ref PackageRef, repository string) (*Package, bool, error) {
+	if a.Anonymous() {
+		return nil, false, Errorf(KindUnauthenticated, MsgRequiresAuthentication)
+	}
+	if err := checkScopes(a, OpWrite, ref.Type); err != nil {
+		return nil, false, err
+	}
+	if !validPackageName(ref.Name) {
+		return nil, false, Errorf(KindInvalid, "package name %q is not valid", ref.Name)
+	}
+	owner, err := resolveOwner(ctx, tx, a, ref)
+	if err != nil {
+		if IsNotFound(err) {
+			return nil, false, Wrap(KindNotFound, fmt.Sprintf("owner %q not found", ref.Owner), err)
+		}
+		return nil, false, err
+	}
+	pkg, err := tx.GetPackage(ctx, owner.ID, ref.Type, ref.Name, Active)
+	if err == nil {
+		if err := authorize(ctx, tx, a, owner, pkg, OpWrite, ViaRegistry, AnyOwner); err != nil {
+			return nil, false, err
+		}
+		if err := s.linkRepository(ctx, tx, owner, pkg, repository); err != nil {
+			return nil, false, err
+		}
+		return pkg, false, nil
+	}
+	if !IsNotFound(err) {
+		return nil, false, fmt.Errorf("get package %s: %w", ref, err)
+	}
+	pkg, err = s.createPackage(ctx, tx, a, owner, ref, repository)
+	return pkg, err == nil, err
+}
+
+// createPackage makes a new package in owner's namespace if the caller may.
+func (s *Service) createPackage(ctx context.Context, tx Store, a *Actor, owner *Owner, ref PackageRef, repository string) (*Package, error) {
+	var orgRole OrgRole
+	if owner.Type == OrgOwner {
+		r, err := tx.GetOrgRole(ctx, owner.ID, a.User.ID)
+		if err != nil {
+			return nil, fmt.Errorf("org role: %w", err)
+		}
+		orgRole = r
+	}
+	pkg := &Package{OwnerID: owner.ID, Type: ref.Type, Name: ref.Name, Visibility: Private}
+	repo, err := s.repositoryFor(ctx, tx, owner, repository)
+	if err != nil {
+		return nil, err
+	}
+	if !ref.Type.Granular() {
+		// Repository-scoped: the repository decides who may publish.
+		if repo == nil {
+			return nil, Errorf(KindNotFound, "repository %q not found", repository)
+		}
+		r, err := repoRole(ctx, tx, a, owner, repo.ID, orgRole)
+		if err != nil {
+			return nil, err
+		}
+		if r < RoleWrite {
+			if r < RoleRead {
+				return nil, Errorf(KindNotFound, "repository %q not found", repository)
+			}
+			return nil, Errorf(KindForbidden, "You do not have permission to publish to this repository.")
+		}
+		pkg.RepositoryID = repo.ID
+		if repo.Visibility == Public {
+			pkg.Visibility = Public
+		}
+	} else {
+		if a.User.ID != owner.ID && orgRole == NoOrgRole {
+			return nil, Errorf(KindForbidden, "You do not have permission to create packages in the %s namespace.", owner.Login)
+		}
+		if repo != nil {
+			pkg.RepositoryID = repo.ID
+			if repo.Visibility == Public {
+				pkg.Visibility = Public
+			}
+		}
+	}
+	now := s.now()
+	pkg.CreatedAt, pkg.UpdatedAt = now, now
+	if err := tx.CreatePackage(ctx, pkg); err != nil {
+		if IsConflict(err) {
+			return nil, Errorf(KindConflict, "package %s was created concurrently; try again", ref.Name)
+		}
+		return nil, fmt.Errorf("create package: %w", err)
+	}
+	if ref.Type.Granular() && a.User.ID != owner.ID {
+		// The creator administers the package it made.
+		if err := tx.SetPackageAccess(ctx, pkg.ID, a.User.ID, RoleAdmin); err != nil {
+			return nil, fmt.Errorf("grant creator: %w", err)
+		}
+	}
+	return pkg, nil
+}
+
+// repositoryFor resolves "OWNER/REPO" (or just "REPO") to a repository of
+// owner. It returns nil when the name is empty, malformed, names another
+// owner, or the repository does not exist.
+func (s *Service) repositoryFor(ctx context.Context, tx Store, owner *Owner, repository string) (*Repository, error) {
+	if repository == "" {
+		return nil, nil
+	}
+	name := repository
+	if o, n, ok := strings.Cut(repository, "/"); ok {
+		if !strings.EqualFold(o, owner.Login) {
+			return nil, nil
+		}
+		name = n
+	}
+	if !ValidRepositoryName(name) {
+		return nil, nil
+	}
+	r, err := tx.GetRepository(ctx, owner.ID, name)
+	if err != nil {
+		if IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("repository: %w", err)
+	}
+	return r, nil
+}
+
+// linkRepository links an existing granular package to a repository the
+// first time one is named.
+func (s *Service) linkRepository(ctx context.Context, tx Store, owner *Owner, pkg *Package, repository string) error {
+	if pkg.RepositoryID != 0 || repository == "" || !pkg.Type.Granular() {
+		return nil
+	}
+	repo, err := s.repositoryFor(ctx, tx, owner, repository)
+	if err != nil || repo == nil {
+		return err
+	}
+	pkg.RepositoryID = repo.ID
+	pkg.UpdatedAt = s.now()
+	return tx.UpdatePackage(ctx, pkg)
+}
+
+// Publish creates a version (and its package, on first publish), records
+// its files, links its blobs, points its tags at it, and logs an event, in
+// one transaction.
+func (s *Service) Publish(ctx context.Context, a *Actor, req PublishRequest) (*Published, error) {
+	if strings.TrimSpace(req.Version) == "" || len(req.Version) > 512 {
+		return nil, Errorf(KindInvalid, "version must not be empty")
+	}
+	out := &Published{}
+	err := s.store.WithTx(ctx, func(tx Store) error {
+		pkg, created, err := s.ensurePackage(ctx, tx, a, req.Package, req.Repository)
+		if err != nil {
+			return err
+		}
+		out.Package, out.PackageCreated = pkg, created
+		now := s.now()
+		v, err := tx.GetVersionByName(ctx, pkg.ID, req.Version, Active)
+		switch {
+		case err == nil && req.IfExists == ExistsConflict:
+			return Errorf(KindConflict, "version %s of %s already exists", req.Version, req.Package.Name)
+		case err == nil && req.IfExists == ExistsReplace:
+			v.Metadata, v.Description, v.License, v.UpdatedAt = req.Metadata, req.Description, req.License, now
+			if err := tx.UpdateVersion(ctx, v); err != nil {
+				return fmt.Errorf("update version: %w", err)
+			}
+		case err == nil:
+			// ExistsReuse: keep it as it is.
+		case IsNotFound(err):
+			v = &Version{PackageID: pkg.ID, Name: req.Version, Metadata: req.Metadata, Description: req.Description,
+				License: req.License, Subject: req.Subject, CreatedAt: now, UpdatedAt: now}
+			if err := tx.CreateVersion(ctx, v); err != nil {
+				if IsConflict(err) {
+					return Errorf(KindConflict, "version %s of %s already exists", req.Version, req.Package.Name)
+				}
+				return fmt.Errorf("create version: %w", err)
+			}
+			out.VersionCreated = true
+		default:
+			return fmt.Errorf("get version: %w", err)
+		}
+		out.Version = v
+		for i := range req.Files {
+			f := req.Files[i]
+			if err := tx.PutBlob(ctx, &Blob{Digest: f.Digest, Size: f.Size, CreatedAt: now}); err != nil {
+				return fmt.Errorf("record blob: %w", err)
+			}
+			if existing, err := tx.GetFile(ctx, v.ID, f.Name); err == nil {
+				if existing.Digest == f.Digest {
+					continue
+				}
+				if req.IfExists != ExistsReplace {
+					return Errorf(KindConflict, "file %s of version %s already exists", f.Name, v.Name)
+				}
+			} else if !IsNotFound(err) {
+				return fmt.Errorf("get file: %w", err)
+			}
+			f.VersionID, f.CreatedAt = v.ID, now
+			if err := tx.AddFile(ctx, &f); err != nil {
+				return fmt.Errorf("add file %s: %w", f.Name, err)
+			}
+		}
+		for _, d := range req.Blobs {
+			if err := tx.LinkBlob(ctx, pkg.ID, d); err != nil {
+				return fmt.Errorf("link blob: %w", err)
+			}
+		}
+		for _, t := range req.Tags {
+			if err := tx.SetTag(ctx, pkg.ID, t, v.ID); err != nil {
+				return fmt.Errorf("set tag %s: %w", t, err)
+			}
+		}
+		pkg.UpdatedAt = now
+		if err := tx.UpdatePackage(ctx, pkg); err != nil {
+			return fmt.Errorf("touch package: %w", err)
+		}
+		if !out.VersionCreated {
+			return nil
+		}
+		return tx.AddEvent(ctx, &Event{ActorID: a.UserID(), Action: ActionPublish, PackageID: pkg.ID, VersionID: v.ID, Detail: v.Name, CreatedAt: now})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// UpdateVersionMetadata replaces the metadata of an active version (npm
+// deprecate, for one). The caller needs write access.
+func (s *Service) UpdateVersionMetadata(ctx context.Context, a *Actor, ref PackageRef, versionName string, metadata json.RawMessage) error {
+	return s.store.WithTx(ctx, func(tx Store) error {
+		_, pkg, err := s.resolve(ctx, tx, a, ref, Active, OpWrite, ViaRegistry)
+		if err != nil {
+			return err
+		}
+		v, err := tx.GetVersionByName(ctx, pkg.ID, versionName, Active)
+		if err != nil {
+			return notFoundOr(err, "Version not found.")
+		}
+		v.Metadata, v.UpdatedAt = metadata, s.now()
+		return tx.UpdateVersion(ctx, v)
+	})
+}
+
+// SetTag points a tag at an active version by name. The caller needs write
+// access.
+func (s *Service) SetTag(ctx context.Context, a *Actor, ref PackageRef, tag, versionName string) error {
+	if tag == "" || len(tag) > 256 {
+		return Errorf(KindInvalid, "tag must not be empty")
+	}
+	return s.store.WithTx(ctx, func(tx Store) error {
+		_, pkg, err := s.resolve(ctx, tx, a, ref, Active, OpWrite, ViaRegistry)
+		if err != nil {
+			return err
+		}
+		v, err := tx.GetVersionByName(ctx, pkg.ID, versionName, Active)
+		if err != nil {
+			return notFoundOr(err, "Version not found.")
+		}
+		return tx.SetTag(ctx, pkg.ID, tag, v.ID)
+	})
+}
+
+// DeleteTag removes a tag; the version stays. The caller needs write
+// access (GitHub's registries treat untagging as a publish-side change).
+func (s *Service) DeleteTag(ctx context.Context, a *Actor, ref PackageRef, tag string) error {
+	return s.store.WithTx(ctx, func(tx Store) error {
+		_, pkg, err := s.resolve(ctx, tx, a, ref, Active, OpWrite, ViaRegistry)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.GetTag(ctx, pkg.ID, tag); err != nil {
+			return notFoundOr(err, "Tag not found.")
+		}
+		return tx.DeleteTag(ctx, pkg.ID, tag)
+	})
+}
+
+// ResolveTag returns the active version a tag points at.
+func (s *Service) ResolveTag(ctx context.Context, a *Actor, ref PackageRef, tag string) (*PackageInfo, *VersionInfo, error) {
+	owner, pkg, err := s.resolve(ctx, s.store, a, ref, Active, OpRead, ViaRegistry)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := s.store.GetTag(ctx, pkg.ID, tag)
+	if err != nil {
+		return nil, nil, notFoundOr(err, "Tag not found.")
+	}
+	v, err := s.store.GetVersion(ctx, pkg.ID, t.VersionID)
+	if err != nil || v.DeletedAt != nil {
+		return nil, nil, notFoundOr(orNotFound(err), "Tag not found.")
+	}
+	vis, err := s.withTags(ctx, []Version{*v})
+	if err != nil {
+		return nil, nil, err
+	}
+	pi, err := s.info(ctx, s.store, owner, pkg, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pi, &vis[0], nil
+}
+
+// ListTags lists a package's tags by name after `after`, at most limit
+// (limit <= 0: all).
+func (s *Service) ListTags(ctx context.Context, a *Actor, ref PackageRef, after string, limit int) ([]Tag, error) {
+	_, pkg, err := s.resolve(ctx, s.store, a, ref, Active, OpRead, ViaRegistry)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.ListTags(ctx, pkg.ID, after, limit)
+}
+
+// Files lists the files of a version.
+func (s *Service) Files(ctx context.Context, versionID int64) ([]File, error) {
+	return s.store.ListFiles(ctx, versionID)
+}
+
+// File returns one file of a version by name.
+func (s *Service) File(ctx context.Context, versionID int64, name string) (*File, error) {
+	f, err := s.store.GetFile(ctx, versionID, name)
+	if err != nil {
+		return nil, notFoundOr(err, "File not found.")
+	}
+	return f, nil
+}
+
+// RegisterBlob records a blob committed to the blob store, so that garbage
+// collection knows it.
+func (s *Service) RegisterBlob(ctx context.Context, digest string, size int64) error {
+	return s.store.PutBlob(ctx, &Blob{Digest: digest, Size: size, CreatedAt: s.now()})
+}
+
+// LinkBlob lets a package read a blob (OCI: a layer pushed to or mounted
+// into a repository).
+func (s *Service) LinkBlob(ctx context.Context, packageID int64, digest string) error {
+	return s.store.LinkBlob(ctx, packageID, digest)
+}
+
+// BlobLinked reports whether a package may read a blob.
+func (s *Service) BlobLinked(ctx context.Context, packageID int64, digest string) (bool, error) {
+	return s.store.BlobLinked(ctx, packageID, digest)
+}
+
+// Referrers lists the active versions of a package whose subject is digest.
+func (s *Service) Referrers(ctx context.Context, packageID int64, digest string) ([]Version, error) {
+	return s.store.ListReferrers(ctx, packageID, digest)
+}
+
+// SearchPackages lists packages of a type, across owners, whose names
+// contain text and that the caller may read: npm search, the OCI catalog.
+func (s *Service) SearchPackages(ctx context.Context, a *Actor, typ Type, text string, page Page) ([]PackageInfo, int, error) {
+	f := PackageFilter{Type: typ, State: Active, NameContains: text}
+	if a.Anonymous() {
+		f.Readable = &ReadableBy{}
+	} else {
+		rb := &ReadableBy{UserID: a.User.ID, OrgAdminOf: []int64{a.User.ID}}
+		orgs, err := s.memberships(ctx, a)
+		if err != nil {
+			return nil, 0, err
+		}
+		for id, role := range orgs {
+			rb.OrgMemberOf = append(rb.OrgMemberOf, id)
+			if role == OrgAdmin {
+				rb.OrgAdminOf = append(rb.OrgAdminOf, id)
+			}
+		}
+		f.Readable = rb
+	}
+	f.Limit, f.Offset = page.limitOffset()
+	pkgs, total, err := s.store.ListPackages(ctx, f)
+	if err != nil {
+		return nil, 0, fmt.Errorf("search packages: %w", err)
+	}
+	out := make([]PackageInfo, 0, len(pkgs))
+	owners := map[int64]*Owner{}
+	repos := map[int64]*PackageInfo{}
+	for i := range pkgs {
+		o, ok := owners[pkgs[i].OwnerID]
+		if !ok {
+			if o, err = s.store.GetOwnerByID(ctx, pkgs[i].OwnerID); err != nil {
+				return nil, 0, fmt.Errorf("package owner: %w", err)
+			}
+			owners[o.ID] = o
+		}
+		pi, err := s.info(ctx, s.store, o, &pkgs[i], repos)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, *pi)
+	}
+	return out, total, nil
+}
+
+func (s *Service) memberships(ctx context.Context, a *Actor) (map[int64]OrgRole, error) {
+	m, err := s.store.ListMemberships(ctx, a.User.ID)
+	if err != nil {
+		return nil, fmt.Errorf("memberships: %w", err)
+	}
+	return m, nil
+}

@@ -1,0 +1,104 @@
+package packages
+
+import (
+	"context"
+	"fmt"
+)
+
+// PurgeReport says what a purge removed, or with DryRun, would remove.
+type PurgeReport struct {
+	DryRun   bool
+	Packages []Package // hard-deleted packages, with their versions
+	Versions []Version // hard-deleted versions of live packages
+	Blobs    []Blob    // freed blobs
+	Adopted  int       // blob files found without a record, recorded for a later run
+	Uploads  int       // stale upload sessions removed
+}
+
+// purgeBatch bounds each listing so that a purge never loads everything.
+const purgeBatch = 500
+
+// Purge hard-deletes what was soft-deleted longer ago than the restore
+// window, then frees blobs nothing refers to any more. Blob files that have
+// no record (a crash between a blob's commit and its metadata) are recorded
+// now and freed by a later run once the grace period has passed.
+func (s *Service) Purge(ctx context.Context, dryRun bool) (*PurgeReport, error) {
+	rep := &PurgeReport{DryRun: dryRun}
+	now := s.now()
+	cutoff := now.Add(-s.opts.RestoreWindow)
+	for {
+		pkgs, err := s.store.ListPurgeablePackages(ctx, cutoff, purgeBatch)
+		if err != nil {
+			return rep, fmt.Errorf("list purgeable packages: %w", err)
+		}
+		rep.Packages = append(rep.Packages, pkgs...)
+		if dryRun || len(pkgs) == 0 {
+			break
+		}
+		for _, p := range pkgs {
+			if err := s.store.HardDeletePackage(ctx, p.ID); err != nil {
+				return rep, fmt.Errorf("purge package %d: %w", p.ID, err)
+			}
+			_ = s.store.AddEvent(ctx, &Event{Action: ActionPurge, PackageID: p.ID, Detail: "package", CreatedAt: now})
+		}
+	}
+	for {
+		vs, err := s.store.ListPurgeableVersions(ctx, cutoff, purgeBatch)
+		if err != nil {
+			return rep, fmt.Errorf("list purgeable versions: %w", err)
+		}
+		rep.Versions = append(rep.Versions, vs...)
+		if dryRun || len(vs) == 0 {
+			break
+		}
+		for _, v := range vs {
+			if err := s.store.HardDeleteVersion(ctx, v.ID); err != nil {
+				return rep, fmt.Errorf("purge version %d: %w", v.ID, err)
+			}
+			_ = s.store.AddEvent(ctx, &Event{Action: ActionPurge, PackageID: v.PackageID, VersionID: v.ID, Detail: "version", CreatedAt: now})
+		}
+	}
+	if err := s.blobs.Walk(ctx, func(digest string, size int64) error {
+		if _, err := s.store.GetBlob(ctx, digest); err == nil {
+			return nil
+		} else if !IsNotFound(err) {
+			return err
+		}
+		rep.Adopted++
+		if dryRun {
+			return nil
+		}
+		return s.store.PutBlob(ctx, &Blob{Digest: digest, Size: size, CreatedAt: now})
+	}); err != nil {
+		return rep, fmt.Errorf("walk blobs: %w", err)
+	}
+	graceCutoff := now.Add(-s.opts.BlobGracePeriod)
+	for {
+		blobs, err := s.store.UnreferencedBlobs(ctx, graceCutoff, purgeBatch)
+		if err != nil {
+			return rep, fmt.Errorf("list unreferenced blobs: %w", err)
+		}
+		rep.Blobs = append(rep.Blobs, blobs...)
+		if dryRun || len(blobs) == 0 {
+			break
+		}
+		for _, b := range blobs {
+			// Forget the record first: a blob file without a record is
+			// adopted and freed later, never served half-deleted.
+			if err := s.store.DeleteBlob(ctx, b.Digest); err != nil {
+				return rep, fmt.Errorf("forget blob %s: %w", b.Digest, err)
+			}
+			if err := s.blobs.Delete(ctx, b.Digest); err != nil && !IsNotFound(err) {
+				return rep, fmt.Errorf("delete blob %s: %w", b.Digest, err)
+			}
+		}
+	}
+	if !dryRun {
+		n, err := s.blobs.PurgeUploads(ctx, now.Add(-s.opts.UploadMaxAge))
+		if err != nil {
+			return rep, fmt.Errorf("purge uploads: %w", err)
+		}
+		rep.Uploads = n
+	}
+	return rep, nil
+}

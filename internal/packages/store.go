@@ -1,0 +1,140 @@
+package packages
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the metadata store. Implementations return ErrNotFound (or an
+// error wrapping it) for missing rows and ErrConflict for unique violations.
+// Methods that can see soft-deleted rows take a State.
+type Store interface {
+	// WithTx runs fn with a Store bound to one transaction, committed when fn
+	// returns nil and rolled back otherwise. Calls on the outer Store inside
+	// fn are not part of the transaction.
+	WithTx(ctx context.Context, fn func(tx Store) error) error
+	Close() error
+
+	// Owners (users and organizations share one id space).
+	CreateOwner(ctx context.Context, o *Owner) error // sets ID, CreatedAt, UpdatedAt
+	GetOwnerByLogin(ctx context.Context, login string) (*Owner, error)
+	GetOwnerByID(ctx context.Context, id int64) (*Owner, error)
+	SetOrgMember(ctx context.Context, orgID, userID int64, role OrgRole) error    // NoOrgRole removes
+	GetOrgRole(ctx context.Context, orgID, userID int64) (OrgRole, error)         // NoOrgRole if not a member
+	ListMemberships(ctx context.Context, userID int64) (map[int64]OrgRole, error) // org id -> role
+
+	// Repositories.
+	CreateRepository(ctx context.Context, r *Repository) error
+	GetRepository(ctx context.Context, ownerID int64, name string) (*Repository, error) // name case-insensitive
+	GetRepositoryByID(ctx context.Context, id int64) (*Repository, error)
+	SetCollaborator(ctx context.Context, repoID, userID int64, role Role) error // NoRole removes
+	GetCollaboratorRole(ctx context.Context, repoID, userID int64) (Role, error)
+
+	// Tokens.
+	CreateToken(ctx context.Context, t *Token) error
+	GetTokenByHash(ctx context.Context, hash string) (*Token, error)
+	TouchToken(ctx context.Context, id int64, at time.Time) error
+
+	// Packages. Names are unique per (owner, type) case-insensitively among
+	// active packages only.
+	CreatePackage(ctx context.Context, p *Package) error
+	GetPackage(ctx context.Context, ownerID int64, typ Type, name string, state State) (*Package, error)
+	GetPackageByID(ctx context.Context, id int64) (*Package, error)
+	ListPackages(ctx context.Context, f PackageFilter) ([]Package, int, error) // page and total count
+	UpdatePackage(ctx context.Context, p *Package) error                       // visibility, repository, updated/deleted fields
+	HardDeletePackage(ctx context.Context, id int64) error                     // with its versions, files, tags, grants, blob links
+	SetPackageAccess(ctx context.Context, packageID, userID int64, role Role) error
+	GetPackageAccess(ctx context.Context, packageID, userID int64) (Role, error)
+
+	// Versions. Names are unique per package among active versions only.
+	CreateVersion(ctx context.Context, v *Version) error
+	GetVersion(ctx context.Context, packageID, versionID int64) (*Version, error) // any state
+	GetVersionByName(ctx context.Context, packageID int64, name string, state State) (*Version, error)
+	ListVersions(ctx context.Context, f VersionFilter) ([]Version, int, error)
+	UpdateVersion(ctx context.Context, v *Version) error // metadata, description, license, updated/deleted fields
+	HardDeleteVersion(ctx context.Context, id int64) error
+	VersionStats(ctx context.Context, packageID int64) (VersionStats, error) // over active versions
+	IncrementDownloads(ctx context.Context, packageID, versionID int64) error
+
+	// Files.
+	AddFile(ctx context.Context, f *File) error
+	ListFiles(ctx context.Context, versionID int64) ([]File, error)
+	GetFile(ctx context.Context, versionID int64, name string) (*File, error)
+
+	// Tags (container tags, npm dist-tags). A tag names one version.
+	SetTag(ctx context.Context, packageID int64, name string, versionID int64) error
+	DeleteTag(ctx context.Context, packageID int64, name string) error
+	GetTag(ctx context.Context, packageID int64, name string) (*Tag, error)
+	ListTags(ctx context.Context, packageID int64, after string, limit int) ([]Tag, error) // by name; limit <= 0 means all
+	TagsByVersion(ctx context.Context, versionIDs []int64) (map[int64][]string, error)     // names sorted
+	DeleteVersionTags(ctx context.Context, versionID int64) error
+
+	// Referrers: active versions of a package whose Subject is digest.
+	ListReferrers(ctx context.Context, packageID int64, digest string) ([]Version, error)
+
+	// Blobs known to the registry, and which packages may read them.
+	PutBlob(ctx context.Context, b *Blob) error // no-op when present
+	GetBlob(ctx context.Context, digest string) (*Blob, error)
+	LinkBlob(ctx context.Context, packageID int64, digest string) error // no-op when linked
+	BlobLinked(ctx context.Context, packageID int64, digest string) (bool, error)
+	// UnreferencedBlobs lists blobs created before olderThan that no file and
+	// no package link refers to.
+	UnreferencedBlobs(ctx context.Context, olderThan time.Time, limit int) ([]Blob, error)
+	DeleteBlob(ctx context.Context, digest string) error
+
+	// Purge: soft-deleted packages and versions deleted before cutoff.
+	ListPurgeablePackages(ctx context.Context, cutoff time.Time, limit int) ([]Package, error)
+	ListPurgeableVersions(ctx context.Context, cutoff time.Time, limit int) ([]Version, error)
+
+	AddEvent(ctx context.Context, e *Event) error
+	ListEvents(ctx context.Context, packageID int64) ([]Event, error) // oldest first
+}
+
+// PackageFilter selects packages for ListPackages. Results are ordered by
+// id ascending.
+type PackageFilter struct {
+	OwnerID      int64        // 0: every owner
+	Type         Type         // "": every type
+	Visibilities []Visibility // empty: any visibility
+	State        State
+	NameContains string // case-insensitive substring; "" matches all
+	// Readable restricts the result to what one caller may read. Nil means
+	// no restriction (the caller may read everything the other fields
+	// select).
+	Readable *ReadableBy
+	Limit    int // <= 0: no limit
+	Offset   int
+}
+
+// ReadableBy describes who is reading, for PackageFilter. A package is
+// readable when it is public; or internal and its owner is an organization
+// the reader is a member of; or the reader has a package_access grant; or
+// the reader is a collaborator on the package's repository; or the reader is
+// the owner, or an admin or (for internal, repository-less) member of the
+// owning organization as the flags below say.
+type ReadableBy struct {
+	UserID int64 // 0: anonymous, public packages only
+	// OrgMemberOf lists organizations the reader is a member of: their
+	// internal packages are readable, and so are packages of their
+	// repositories of internal visibility.
+	OrgMemberOf []int64
+	// OrgAdminOf lists organizations whose every package the reader may read.
+	OrgAdminOf []int64
+}
+
+// VersionFilter selects versions for ListVersions, newest first (id
+// descending).
+type VersionFilter struct {
+	PackageID int64
+	State     State
+	Limit     int
+	Offset    int
+}
+
+// VersionStats summarizes a package's active versions.
+type VersionStats struct {
+	Count         int
+	TaggedCount   int   // versions with at least one tag
+	MaxDownloads  int64 // the most downloads of any one version
+	LastUpdatedAt time.Time
+}

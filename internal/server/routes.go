@@ -1,0 +1,41 @@
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/packhub/packhub/internal/config"
+	"github.com/packhub/packhub/internal/packages"
+	"github.com/packhub/packhub/internal/restapi"
+)
+
+// mainRoutes mounts every front of the main listener. Registries claim
+// their prefixes; the GitHub REST API answers everything else.
+func mainRoutes(cfg config.Config, svc *packages.Service, tokenKey []byte, logger *slog.Logger, m *metrics, ready *atomic.Bool) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", healthz(ready))
+	mux.Handle("GET /metrics", m.handler())
+	mux.Handle("/", restapi.New(svc, restapi.Options{BaseURL: cfg.BaseURL, Logger: logger}))
+	return mux
+}
+
+// dockerRoutes mounts the legacy docker registry of the second listener.
+func dockerRoutes(cfg config.Config, svc *packages.Service, tokenKey []byte, logger *slog.Logger, ready *atomic.Bool) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", healthz(ready))
+	mux.Handle("/", http.NotFoundHandler())
+	return mux
+}
+
+func healthz(ready *atomic.Bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if !ready.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("starting\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+}

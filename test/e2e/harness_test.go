@@ -1,0 +1,276 @@
+// Package e2e drives real clients against the real packhub binary.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/packhub/packhub/internal/blob/fileblob"
+	"github.com/packhub/packhub/internal/packages"
+	"github.com/packhub/packhub/internal/store"
+)
+
+// binary builds the packhub binary once per test run.
+var binary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "packhub-e2e-bin")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "packhub")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/packhub/packhub/cmd/packhub")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// requireTool returns the path of a client the test drives. A missing
+// client fails the test in CI and skips it elsewhere.
+func requireTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if gobin := filepath.Join(os.Getenv("HOME"), "go", "bin", name); fileExists(gobin) {
+		return gobin
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s is not installed; scripts/install-test-deps.sh installs it", name)
+	}
+	t.Skipf("%s is not installed; run scripts/install-test-deps.sh", name)
+	return ""
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// Server is a running packhub serve process.
+type Server struct {
+	t       *testing.T
+	Bin     string
+	DataDir string
+	Addr    string
+	URL     string // base URL, no trailing slash
+	CertPEM string // path of the CA/cert file when serving HTTPS
+	cmd     *exec.Cmd
+	logs    *bytes.Buffer
+}
+
+// ServerOption adjusts how a server is started.
+type ServerOption func(*serverConfig)
+
+type serverConfig struct {
+	tls  bool
+	args []string
+	env  []string
+}
+
+// WithTLS serves HTTPS with a fresh self-signed certificate for 127.0.0.1.
+func WithTLS() ServerOption { return func(c *serverConfig) { c.tls = true } }
+
+// WithArgs adds flags to packhub serve.
+func WithArgs(args ...string) ServerOption {
+	return func(c *serverConfig) { c.args = append(c.args, args...) }
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// StartServer starts packhub serve on a free loopback port with a fresh
+// data directory and waits for /healthz. It stops the server when the test
+// ends.
+func StartServer(t *testing.T, opts ...ServerOption) *Server {
+	t.Helper()
+	bin, err := binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg serverConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s := &Server{t: t, Bin: bin, DataDir: t.TempDir(), Addr: freeAddr(t), logs: &bytes.Buffer{}}
+	args := []string{"serve", "--addr", s.Addr, "--data-dir", s.DataDir, "--purge-interval", "0"}
+	scheme := "http"
+	if cfg.tls {
+		cert, key := selfSignedCert(t, t.TempDir())
+		s.CertPEM = cert
+		args = append(args, "--tls-cert", cert, "--tls-key", key)
+		scheme = "https"
+	}
+	s.URL = scheme + "://" + s.Addr
+	args = append(args, cfg.args...)
+	s.cmd = exec.Command(bin, args...)
+	s.cmd.Stdout = s.logs
+	s.cmd.Stderr = s.logs
+	s.cmd.Env = append(os.Environ(), cfg.env...)
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("start packhub: %v", err)
+	}
+	t.Cleanup(s.stop)
+	s.waitReady()
+	return s
+}
+
+func (s *Server) stop() {
+	if s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+	}
+	if s.t.Failed() {
+		s.t.Logf("packhub logs:\n%s", tail(s.logs.String(), 8000))
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// Client returns an HTTP client that trusts the server's certificate.
+func (s *Server) Client() *http.Client {
+	if s.CertPEM == "" {
+		return &http.Client{Timeout: 30 * time.Second}
+	}
+	pool := x509.NewCertPool()
+	b, err := os.ReadFile(s.CertPEM)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	pool.AppendCertsFromPEM(b)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig.RootCAs = pool
+	return &http.Client{Timeout: 30 * time.Second, Transport: tr}
+}
+
+func (s *Server) waitReady() {
+	s.t.Helper()
+	c := s.Client()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := c.Get(s.URL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if s.cmd.ProcessState != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.t.Fatalf("packhub did not become ready:\n%s", s.logs.String())
+}
+
+// Admin runs a packhub admin command on the server's data directory while
+// it runs, and returns its standard output.
+func (s *Server) Admin(args ...string) string {
+	s.t.Helper()
+	cmd := exec.Command(s.Bin, append(append([]string{"admin"}, args...), "--data-dir", s.DataDir)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		s.t.Fatalf("packhub admin %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.String()
+}
+
+// Token creates a user-owned token with the given scopes.
+func (s *Server) Token(user, scopes string) string {
+	s.t.Helper()
+	return strings.TrimSpace(s.Admin("token", "create", "--user", user, "--scopes", scopes))
+}
+
+// Service opens the server's own storage in this process, as a second
+// replica would, to set up fixtures through the packages service.
+func (s *Server) Service() *packages.Service {
+	s.t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(s.DataDir, "packhub.db"))
+	if err != nil {
+		s.t.Fatalf("open store: %v", err)
+	}
+	s.t.Cleanup(func() { st.Close() })
+	blobs, err := fileblob.New(filepath.Join(s.DataDir, "blobs"))
+	if err != nil {
+		s.t.Fatalf("open blobs: %v", err)
+	}
+	return packages.NewService(st, blobs, packages.Options{})
+}
+
+// selfSignedCert writes a certificate for 127.0.0.1 and localhost and its
+// key into dir.
+func selfSignedCert(t *testing.T, dir string) (certPath, keyPath string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "packhub test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPath, keyPath = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certPath, keyPath
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/packhub/packhub/internal/config"
 	"github.com/packhub/packhub/internal/packages"
+	"github.com/packhub/packhub/internal/registry/npm"
 	"github.com/packhub/packhub/internal/restapi"
 )
 
@@ -16,6 +17,7 @@ func mainRoutes(cfg config.Config, svc *packages.Service, tokenKey []byte, logge
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", healthz(ready))
 	mux.Handle("GET /metrics", m.handler())
+	mux.Handle("/npm/", npm.New(svc, npm.Options{BaseURL: cfg.BaseURL, MaxTarballSize: cfg.MaxTarballSize, Logger: logger}))
 	mux.Handle("/", restapi.New(svc, restapi.Options{BaseURL: cfg.BaseURL, Logger: logger}))
 	return mux
 }

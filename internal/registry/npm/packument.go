@@ -1,0 +1,642 @@
+package npm
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/packhub/packhub/internal/packages"
+)
+
+// Media types of packuments.
+const (
+	mediaJSON        = "application/json"
+	mediaAbbreviated = "application/vnd.npm.install-v1+json"
+)
+
+// abbreviatedFields are the version fields an abbreviated ("corgi")
+// packument keeps: what an install needs.
+var abbreviatedFields = []string{
+	"name", "version", "deprecated", "dependencies", "optionalDependencies", "devDependencies",
+	"bundleDependencies", "bundledDependencies", "peerDependencies", "peerDependenciesMeta",
+	"acceptDependencies", "bin", "directories", "dist", "engines", "cpu", "os", "libc",
+	"funding", "license", "_hasShrinkwrap", "hasInstallScript",
+}
+
+// packageFields are copied from the latest version to the top of a full
+// packument.
+var packageFields = []string{"description", "homepage", "keywords", "repository", "author", "bugs", "license", "readme", "readmeFilename"}
+
+// jsTime formats a time as JavaScript's Date.toISOString does.
+func jsTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// doc is a package's rendered state.
+type doc struct {
+	name     pkgName // canonical: the owner's login in lower case
+	pkg      *packages.PackageInfo
+	versions []packages.VersionInfo // oldest first
+	byName   map[string]int
+	tags     map[string]string // dist-tag -> version
+	rev      string
+	modified time.Time
+}
+
+// load reads a package and its versions from the service.
+func (h *handler) load(r *http.Request, a *packages.Actor, n pkgName) (*doc, error) {
+	pi, vs, err := h.svc.ListAllVersions(r.Context(), a, n.ref())
+	if err != nil {
+		return nil, err
+	}
+	d := &doc{
+		name:     pkgName{owner: strings.ToLower(pi.Owner.Login), name: pi.Name},
+		pkg:      pi,
+		versions: vs,
+		byName:   make(map[string]int, len(vs)),
+		tags:     map[string]string{},
+		modified: pi.UpdatedAt,
+	}
+	hash := sha256.New()
+	var buf [8]byte
+	put := func(x int64) {
+		binary.LittleEndian.PutUint64(buf[:], uint64(x))
+		hash.Write(buf[:])
+	}
+	put(pi.ID)
+	put(pi.UpdatedAt.UnixNano())
+	names := make([]string, 0, len(vs))
+	for i, v := range vs {
+		d.byName[v.Name] = i
+		names = append(names, v.Name)
+		for _, t := range v.Tags {
+			d.tags[t] = v.Name
+			hash.Write([]byte(t))
+		}
+		put(v.ID)
+		put(v.UpdatedAt.UnixNano())
+		put(int64(len(v.Metadata)))
+		hash.Write(v.Metadata)
+		if v.UpdatedAt.After(d.modified) {
+			d.modified = v.UpdatedAt
+		}
+	}
+	if _, ok := d.tags["latest"]; !ok && len(vs) > 0 {
+		// The version "latest" named was deleted: npm expects the tag, so
+		// point it at the highest remaining version.
+		if hv := highestVersion(names); hv != "" {
+			d.tags["latest"] = hv
+		} else {
+			d.tags["latest"] = vs[len(vs)-1].Name
+		}
+		hash.Write([]byte("latest=" + d.tags["latest"]))
+	}
+	d.rev = strconv.Itoa(len(vs)+1) + "-" + hex.EncodeToString(hash.Sum(nil)[:16])
+	return d, nil
+}
+
+// manifest returns a version's manifest as the packument shows it: the
+// stored manifest with its name, version and tarball URL set.
+func (h *handler) manifest(r *http.Request, d *doc, v *packages.VersionInfo) map[string]json.RawMessage {
+	m := map[string]json.RawMessage{}
+	if len(v.Metadata) > 0 {
+		if err := json.Unmarshal(v.Metadata, &m); err != nil || m == nil {
+			m = map[string]json.RawMessage{}
+		}
+	}
+	full := d.name.String()
+	m["name"] = mustJSON(full)
+	m["version"] = mustJSON(v.Name)
+	m["_id"] = mustJSON(full + "@" + v.Name)
+	dist := map[string]json.RawMessage{}
+	if raw, ok := m["dist"]; ok {
+		if err := json.Unmarshal(raw, &dist); err != nil || dist == nil {
+			dist = map[string]json.RawMessage{}
+		}
+	}
+	dist["tarball"] = mustJSON(h.tarballURL(r, d.name, v.Name))
+	m["dist"] = mustJSON(dist)
+	if dep, ok := m["deprecated"]; ok && deprecation(dep) == "" {
+		delete(m, "deprecated")
+	}
+	return m
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// deprecation returns a "deprecated" value's message; "" when it does not
+// deprecate.
+func deprecation(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+// objWriter writes a JSON object member by member, in order.
+type objWriter struct {
+	b bytes.Buffer
+	n int
+}
+
+func (o *objWriter) raw(key string, v json.RawMessage) {
+	if o.n == 0 {
+		o.b.WriteByte('{')
+	} else {
+		o.b.WriteByte(',')
+	}
+	o.n++
+	k, _ := json.Marshal(key)
+	o.b.Write(k)
+	o.b.WriteByte(':')
+	o.b.Write(v)
+}
+
+func (o *objWriter) field(key string, v any) { o.raw(key, mustJSON(v)) }
+
+func (o *objWriter) bytes() []byte {
+	if o.n == 0 {
+		return []byte("{}")
+	}
+	o.b.WriteByte('}')
+	return o.b.Bytes()
+}
+
+// wantsAbbreviated reports whether the client asked for the abbreviated
+// packument npm installs use.
+func wantsAbbreviated(r *http.Request) bool {
+	if r.URL.Query().Get("write") == "true" {
+		return false
+	}
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(mt), mediaAbbreviated) {
+			continue
+		}
+		for _, p := range strings.Split(params, ";") {
+			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+			if strings.EqualFold(k, "q") {
+				if q, err := strconv.ParseFloat(v, 64); err == nil && q <= 0 {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// packument serves a package's document, full or abbreviated.
+func (h *handler) packument(w http.ResponseWriter, r *http.Request, a *packages.Actor, n pkgName) error {
+	d, err := h.load(r, a, n)
+	if err != nil {
+		return err
+	}
+	abbrev := wantsAbbreviated(r)
+	etag := `"` + d.rev
+	if abbrev {
+		etag += "-c"
+	}
+	etag += `"`
+	w.Header().Set("ETag", etag)
+	w.Header().Set("Vary", "Accept, Authorization")
+	if inm := r.Header.Get("If-None-Match"); inm != "" && strings.Contains(inm, etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	key := etag + " " + h.baseURL(r)
+	body, ok := h.cache.get(key)
+	if !ok {
+		if abbrev {
+			body = h.renderAbbreviated(r, d)
+		} else {
+			body = h.renderFull(r, d)
+		}
+		h.cache.put(key, body)
+	}
+	if abbrev {
+		return writeRaw(w, http.StatusOK, mediaAbbreviated, body)
+	}
+	return writeRaw(w, http.StatusOK, mediaJSON, body)
+}
+
+// renderCache keeps recently rendered packuments by revision, so that a
+// package read again and again is rendered once per change. The revision
+// covers everything a packument shows, so entries never go stale; the
+// oldest are dropped past a total size.
+type renderCache struct {
+	mu    sync.Mutex
+	m     map[string][]byte
+	order []string
+	size  int
+	max   int
+}
+
+func newRenderCache(max int) *renderCache {
+	return &renderCache{m: map[string][]byte{}, max: max}
+}
+
+func (c *renderCache) get(key string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.m[key]
+	return b, ok
+}
+
+func (c *renderCache) put(key string, body []byte) {
+	if len(body) > c.max/4 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[key]; ok {
+		return
+	}
+	c.m[key] = body
+	c.order = append(c.order, key)
+	c.size += len(body)
+	for c.size > c.max && len(c.order) > 0 {
+		old := c.order[0]
+		c.order = c.order[1:]
+		c.size -= len(c.m[old])
+		delete(c.m, old)
+	}
+}
+
+func (h *handler) renderAbbreviated(r *http.Request, d *doc) []byte {
+	var vers objWriter
+	for i := range d.versions {
+		m := h.manifest(r, d, &d.versions[i])
+		var o objWriter
+		for _, f := range abbreviatedFields {
+			if v, ok := m[f]; ok {
+				o.raw(f, v)
+			}
+		}
+		if _, ok := m["hasInstallScript"]; !ok && hasInstallScript(m["scripts"]) {
+			o.field("hasInstallScript", true)
+		}
+		vers.raw(d.versions[i].Name, o.bytes())
+	}
+	var o objWriter
+	o.field("name", d.name.String())
+	o.field("modified", jsTime(d.modified))
+	o.field("dist-tags", d.tags)
+	o.raw("versions", vers.bytes())
+	return o.bytes()
+}
+
+func hasInstallScript(raw json.RawMessage) bool {
+	var scripts map[string]json.RawMessage
+	if len(raw) == 0 || json.Unmarshal(raw, &scripts) != nil {
+		return false
+	}
+	for _, s := range []string{"preinstall", "install", "postinstall"} {
+		if _, ok := scripts[s]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *handler) renderFull(r *http.Request, d *doc) []byte {
+	var vers objWriter
+	var times objWriter
+	times.field("created", jsTime(d.pkg.CreatedAt))
+	times.field("modified", jsTime(d.modified))
+	var latest map[string]json.RawMessage
+	for i := range d.versions {
+		v := &d.versions[i]
+		m := h.manifest(r, d, v)
+		if v.Name == d.tags["latest"] {
+			latest = m
+		}
+		delete(m, "readme")
+		delete(m, "readmeFilename")
+		vers.raw(v.Name, mustJSON(m))
+		times.field(v.Name, jsTime(v.CreatedAt))
+	}
+	if latest == nil && len(d.versions) > 0 {
+		latest = h.manifest(r, d, &d.versions[len(d.versions)-1])
+	}
+	var o objWriter
+	o.field("_id", d.name.String())
+	o.field("_rev", d.rev)
+	o.field("name", d.name.String())
+	o.field("dist-tags", d.tags)
+	o.raw("versions", vers.bytes())
+	o.raw("time", times.bytes())
+	for _, f := range packageFields {
+		if v, ok := latest[f]; ok {
+			o.raw(f, v)
+		}
+	}
+	if _, ok := latest["repository"]; !ok && d.pkg.Repository != nil && d.pkg.RepositoryOwner != nil {
+		o.field("repository", map[string]string{
+			"type": "git",
+			"url":  "git+" + h.baseURL(r) + "/" + d.pkg.RepositoryOwner.Login + "/" + d.pkg.Repository.Name + ".git",
+		})
+	}
+	return o.bytes()
+}
+
+// version serves one version's manifest, by version or by dist-tag.
+func (h *handler) version(w http.ResponseWriter, r *http.Request, a *packages.Actor, n pkgName, spec string) error {
+	d, err := h.load(r, a, n)
+	if err != nil {
+		return err
+	}
+	name := spec
+	if _, ok := d.byName[spec]; !ok {
+		t, ok := d.tags[spec]
+		if !ok {
+			return packages.Errorf(packages.KindNotFound, "version not found: %s", spec)
+		}
+		name = t
+	}
+	v := &d.versions[d.byName[name]]
+	m := h.manifest(r, d, v)
+	delete(m, "readmeFilename")
+	return writeRaw(w, http.StatusOK, mediaJSON, mustJSON(m))
+}
+
+// parseTarballName returns the version a tarball file name names.
+func parseTarballName(n pkgName, file string) (string, bool) {
+	if !strings.HasPrefix(file, n.name+"-") || !strings.HasSuffix(file, ".tgz") {
+		return "", false
+	}
+	v := strings.TrimSuffix(strings.TrimPrefix(file, n.name+"-"), ".tgz")
+	return v, v != ""
+}
+
+// tarball serves a version's tarball and counts the download.
+func (h *handler) tarball(w http.ResponseWriter, r *http.Request, a *packages.Actor, n pkgName, file string) error {
+	ver, ok := parseTarballName(n, file)
+	if !ok {
+		return errNotFound
+	}
+	ctx := r.Context()
+	pi, v, err := h.svc.GetVersionByName(ctx, a, n.ref(), ver, packages.ViaRegistry)
+	if err != nil {
+		return err
+	}
+	f, err := h.svc.File(ctx, v.ID, file)
+	if packages.IsNotFound(err) {
+		f, err = h.firstFile(ctx, v.ID)
+	}
+	if err != nil {
+		return err
+	}
+	br, err := h.svc.Blobs().Open(ctx, f.Digest)
+	if err != nil {
+		if packages.IsNotFound(err) {
+			return fmt.Errorf("blob %s of %s@%s is missing: %w", f.Digest, n, ver, err)
+		}
+		return err
+	}
+	defer br.Close()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("ETag", `"`+f.Digest+`"`)
+	w.Header().Set("Cache-Control", "private, max-age=300")
+	if r.Method == http.MethodGet && r.Header.Get("Range") == "" {
+		if err := h.svc.RecordDownload(ctx, pi.ID, v.ID); err != nil {
+			h.log.WarnContext(ctx, "count download", "package", n.String(), "version", ver, "err", err)
+		}
+	}
+	http.ServeContent(w, r, "", v.CreatedAt, br)
+	return nil
+}
+
+func (h *handler) firstFile(ctx context.Context, versionID int64) (*packages.File, error) {
+	fs, err := h.svc.Files(ctx, versionID)
+	if err != nil {
+		return nil, err
+	}
+	if len(fs) == 0 {
+		return nil, packages.Errorf(packages.KindNotFound, "File not found.")
+	}
+	return &fs[0], nil
+}
+
+// listDistTags serves a package's dist-tags.
+func (h *handler) listDistTags(w http.ResponseWriter, r *http.Request, a *packages.Actor, n pkgName) error {
+	d, err := h.load(r, a, n)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, d.tags)
+}
+
+func (h *handler) getDistTag(w http.ResponseWriter, r *http.Request, a *packages.Actor, n pkgName, tag string) error {
+	d, err := h.load(r, a, n)
+	if err != nil {
+		return err
+	}
+	v, ok := d.tags[tag]
+	if !ok {
+		return packages.Errorf(packages.KindNotFound, "dist-tag %s not found", tag)
+	}
+	return writeJSON(w, http.StatusOK, v)
+}
+
+// validTag reports whether a dist-tag name is acceptable: npm refuses tags
+// that are valid versions (they would shadow them) and tags that cannot
+// appear in a URL path segment unescaped.
+func validTag(tag string) bool {
+	if tag == "" || len(tag) > 256 || strings.TrimSpace(tag) != tag {
+		return false
+	}
+	if _, ok := parseSemver(strings.TrimPrefix(tag, "v")); ok {
+		return false
+	}
+	for _, c := range tag {
+		if c < 0x21 || c == 0x7f || strings.ContainsRune(`/\%?#"`, c) {
+			return false
+		}
+	}
+	return true
+}
+
+// setDistTag points a dist-tag at a version; the body is the version as a
+// JSON string.
+func (h *handler) setDistTag(w http.ResponseWriter, r *http.Request, a *packages.Actor, n pkgName, tag string) error {
+	if !validTag(tag) {
+		return packages.Errorf(packages.KindInvalid, "invalid dist-tag %q: a tag must not be empty, a version, or contain spaces or slashes", tag)
+	}
+	body := http.MaxBytesReader(w, r.Body, 4096)
+	var version string
+	if err := json.NewDecoder(body).Decode(&version); err != nil {
+		return packages.Errorf(packages.KindInvalid, "the request body must be a version as a JSON string")
+	}
+	if err := h.svc.SetTag(r.Context(), a, n.ref(), tag, version); err != nil {
+		if packages.IsNotFound(err) && packages.PublicMessage(err, "") == "Version not found." {
+			return packages.Errorf(packages.KindNotFound, "version not found: %s", version)
+		}
+		return err
+	}
+	return h.listDistTags(w, r, a, n)
+}
+
+func (h *handler) deleteDistTag(w http.ResponseWriter, r *http.Request, a *packages.Actor, n pkgName, tag string) error {
+	if tag == "latest" {
+		return packages.Errorf(packages.KindInvalid, "the latest dist-tag cannot be removed; point it at another version instead")
+	}
+	if err := h.svc.DeleteTag(r.Context(), a, n.ref(), tag); err != nil {
+		if packages.IsNotFound(err) && packages.PublicMessage(err, "") == "Tag not found." {
+			return packages.Errorf(packages.KindNotFound, "dist-tag %s not found", tag)
+		}
+		return err
+	}
+	return h.listDistTags(w, r, a, n)
+}
+
+// searchResult is one entry of the search endpoint's "objects".
+type searchResult struct {
+	Package     searchPackage `json:"package"`
+	Score       searchScore   `json:"score"`
+	SearchScore float64       `json:"searchScore"`
+}
+
+type searchPackage struct {
+	Name        string            `json:"name"`
+	Scope       string            `json:"scope"`
+	Version     string            `json:"version"`
+	Description string            `json:"description,omitempty"`
+	Keywords    []string          `json:"keywords,omitempty"`
+	Date        string            `json:"date"`
+	Links       map[string]string `json:"links"`
+	Publisher   *searchUser       `json:"publisher,omitempty"`
+	Maintainers []searchUser      `json:"maintainers"`
+}
+
+type searchUser struct {
+	Username string `json:"username"`
+}
+
+type searchScore struct {
+	Final  float64            `json:"final"`
+	Detail map[string]float64 `json:"detail"`
+}
+
+// search serves /-/v1/search over the packages the caller may read.
+func (h *handler) search(w http.ResponseWriter, r *http.Request, a *packages.Actor) error {
+	q := r.URL.Query()
+	text := strings.TrimSpace(q.Get("text"))
+	size := 20
+	if s, err := strconv.Atoi(q.Get("size")); err == nil && s > 0 {
+		size = min(s, 250)
+	}
+	from := 0
+	if f, err := strconv.Atoi(q.Get("from")); err == nil && f > 0 {
+		from = min(f, 1<<20)
+	}
+	// "@owner/name" and "@owner" restrict to one owner.
+	var scope string
+	if strings.HasPrefix(text, "@") {
+		scope, text, _ = strings.Cut(text[1:], "/")
+	}
+	if len(text) > 214 {
+		return packages.Errorf(packages.KindInvalid, "search text too long")
+	}
+	ctx := r.Context()
+	var infos []packages.PackageInfo
+	total := 0
+	if scope == "" && from%size == 0 {
+		var err error
+		infos, total, err = h.svc.SearchPackages(ctx, a, packages.TypeNpm, text, packages.Page{Page: from/size + 1, PerPage: size})
+		if err != nil {
+			return err
+		}
+	} else {
+		all, _, err := h.svc.SearchPackages(ctx, a, packages.TypeNpm, text, packages.Page{})
+		if err != nil {
+			return err
+		}
+		for _, pi := range all {
+			if scope == "" || strings.EqualFold(pi.Owner.Login, scope) {
+				infos = append(infos, pi)
+			}
+		}
+		total = len(infos)
+		infos = infos[min(from, len(infos)):]
+		infos = infos[:min(size, len(infos))]
+	}
+	objects := make([]searchResult, 0, len(infos))
+	for i := range infos {
+		pi := &infos[i]
+		n := pkgName{owner: strings.ToLower(pi.Owner.Login), name: pi.Name}
+		sp := searchPackage{
+			Name:        n.String(),
+			Scope:       n.owner,
+			Date:        jsTime(pi.UpdatedAt),
+			Links:       map[string]string{},
+			Maintainers: []searchUser{{Username: pi.Owner.Login}},
+		}
+		if pi.Repository != nil && pi.RepositoryOwner != nil {
+			sp.Links["repository"] = h.baseURL(r) + "/" + pi.RepositoryOwner.Login + "/" + pi.Repository.Name
+		}
+		if _, v, err := h.svc.ResolveTag(ctx, a, n.ref(), "latest"); err == nil {
+			h.fillSearchVersion(&sp, v)
+		} else if _, vs, _, err := h.svc.ListVersions(ctx, a, n.ref(), packages.Active, packages.Page{Page: 1, PerPage: 1}, packages.ViaRegistry); err == nil && len(vs) > 0 {
+			h.fillSearchVersion(&sp, &vs[0])
+		}
+		objects = append(objects, searchResult{
+			Package:     sp,
+			Score:       searchScore{Final: 1, Detail: map[string]float64{"quality": 1, "popularity": 1, "maintenance": 1}},
+			SearchScore: 1,
+		})
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{
+		"objects": objects,
+		"total":   total,
+		"time":    time.Now().UTC().Format(time.RFC1123),
+	})
+}
+
+func (h *handler) fillSearchVersion(sp *searchPackage, v *packages.VersionInfo) {
+	sp.Version = v.Name
+	sp.Date = jsTime(v.CreatedAt)
+	var m struct {
+		Description json.RawMessage `json:"description"`
+		Keywords    json.RawMessage `json:"keywords"`
+		NpmUser     *struct {
+			Name string `json:"name"`
+		} `json:"_npmUser"`
+	}
+	if json.Unmarshal(v.Metadata, &m) != nil {
+		return
+	}
+	json.Unmarshal(m.Description, &sp.Description)
+	var kw []string
+	if json.Unmarshal(m.Keywords, &kw) == nil {
+		sp.Keywords = kw
+	}
+	if m.NpmUser != nil && m.NpmUser.Name != "" {
+		sp.Publisher = &searchUser{Username: m.NpmUser.Name}
+	}
+}
+
+// sortedKeys returns a map's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -229,13 +229,14 @@ func (s *Service) ListVersions(ctx context.Context, a *Actor, ref PackageRef, st
 		return nil, nil, 0, err
 	}
 	f := VersionFilter{PackageID: pkg.ID, State: state}
+	if state == Deleted {
+		// Only what can still be restored; the purge job removes the rest.
+		f.DeletedAfter = s.now().Add(-s.opts.RestoreWindow)
+	}
 	f.Limit, f.Offset = page.limitOffset()
 	vs, total, err := s.store.ListVersions(ctx, f)
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("list versions: %w", err)
-	}
-	if state == Deleted {
-		vs = s.restorable(vs)
 	}
 	vis, err := s.withTags(ctx, vs)
 	if err != nil {
@@ -246,19 +247,6 @@ func (s *Service) ListVersions(ctx context.Context, a *Actor, ref PackageRef, st
 		return nil, nil, 0, err
 	}
 	return pi, vis, total, nil
-}
-
-// restorable keeps the deleted versions still inside the restore window.
-// The purge job removes the others.
-func (s *Service) restorable(vs []Version) []Version {
-	cutoff := s.now().Add(-s.opts.RestoreWindow)
-	out := vs[:0]
-	for _, v := range vs {
-		if v.DeletedAt != nil && v.DeletedAt.After(cutoff) {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // GetVersion returns one version of an active package by id, active or

@@ -385,22 +385,7 @@ func (s *Service) File(ctx context.Context, versionID int64, name string) (*File
 // pushed again, and the grace period must protect this push too, even when
 // nothing refers to the blob any more.
 func (s *Service) RegisterBlob(ctx context.Context, digest string, size int64) error {
-	now := s.now()
-	return s.store.WithTx(ctx, func(tx Store) error {
-		b, err := tx.GetBlob(ctx, digest)
-		switch {
-		case err == nil && !b.CreatedAt.Before(now):
-			return nil
-		case err == nil:
-			// The store keeps the first record of a digest: replace it.
-			if err := tx.DeleteBlob(ctx, digest); err != nil && !IsNotFound(err) {
-				return fmt.Errorf("refresh blob: %w", err)
-			}
-		case !IsNotFound(err):
-			return fmt.Errorf("get blob: %w", err)
-		}
-		return tx.PutBlob(ctx, &Blob{Digest: digest, Size: size, CreatedAt: now})
-	})
+	return s.store.PutBlob(ctx, &Blob{Digest: digest, Size: size, CreatedAt: s.now()})
 }
 
 // LinkBlob lets a package read a blob (OCI: a layer pushed to or mounted

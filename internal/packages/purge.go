@@ -82,15 +82,26 @@ func (s *Service) Purge(ctx context.Context, dryRun bool) (*PurgeReport, error) 
 		if dryRun || len(blobs) == 0 {
 			break
 		}
+		freed := blobs[:0]
 		for _, b := range blobs {
-			// Forget the record first: a blob file without a record is
-			// adopted and freed later, never served half-deleted.
-			if err := s.store.DeleteBlob(ctx, b.Digest); err != nil {
+			// Forget the record first, and only if it is still
+			// unreferenced and old: a publish or a push that came in
+			// since the listing keeps its blob.
+			forgot, err := s.store.ForgetBlob(ctx, b.Digest, graceCutoff)
+			if err != nil {
 				return rep, fmt.Errorf("forget blob %s: %w", b.Digest, err)
+			}
+			if !forgot {
+				continue
 			}
 			if err := s.blobs.Delete(ctx, b.Digest); err != nil && !IsNotFound(err) {
 				return rep, fmt.Errorf("delete blob %s: %w", b.Digest, err)
 			}
+			freed = append(freed, b)
+		}
+		rep.Blobs = append(rep.Blobs[:len(rep.Blobs)-len(blobs)], freed...)
+		if len(freed) == 0 {
+			break
 		}
 	}
 	if !dryRun {

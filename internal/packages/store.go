@@ -73,14 +73,20 @@ type Store interface {
 	ListReferrers(ctx context.Context, packageID int64, digest string) ([]Version, error)
 
 	// Blobs known to the registry, and which packages may read them.
-	PutBlob(ctx context.Context, b *Blob) error // no-op when present
+	// PutBlob records a blob; when it is recorded already, its time is
+	// moved forward to b.CreatedAt (a blob pushed again restarts its grace
+	// period before garbage collection).
+	PutBlob(ctx context.Context, b *Blob) error
 	GetBlob(ctx context.Context, digest string) (*Blob, error)
 	LinkBlob(ctx context.Context, packageID int64, digest string) error // no-op when linked
 	BlobLinked(ctx context.Context, packageID int64, digest string) (bool, error)
 	// UnreferencedBlobs lists blobs created before olderThan that no file and
 	// no package link refers to.
 	UnreferencedBlobs(ctx context.Context, olderThan time.Time, limit int) ([]Blob, error)
-	DeleteBlob(ctx context.Context, digest string) error
+	// ForgetBlob deletes a blob's record only if it is still older than
+	// olderThan and nothing refers to it, in one statement; it reports
+	// whether it did. Garbage collection deletes the bytes only then.
+	ForgetBlob(ctx context.Context, digest string, olderThan time.Time) (bool, error)
 
 	// Purge: soft-deleted packages and versions deleted before cutoff.
 	ListPurgeablePackages(ctx context.Context, cutoff time.Time, limit int) ([]Package, error)
@@ -108,10 +114,11 @@ type PackageFilter struct {
 
 // ReadableBy describes who is reading, for PackageFilter. A package is
 // readable when it is public; or internal and its owner is an organization
-// the reader is a member of; or the reader has a package_access grant; or
-// the reader is a collaborator on the package's repository; or the reader is
-// the owner, or an admin or (for internal, repository-less) member of the
-// owning organization as the flags below say.
+// the reader is a member of; or the reader owns it or has a package_access
+// grant; or it is owned by an organization the reader administers. A
+// repository-scoped package (maven, docker) is also readable by its
+// repository's collaborators, and by members of the owning organization when
+// the repository is internal.
 type ReadableBy struct {
 	UserID int64 // 0: anonymous, public packages only
 	// OrgMemberOf lists organizations the reader is a member of: their
@@ -127,8 +134,11 @@ type ReadableBy struct {
 type VersionFilter struct {
 	PackageID int64
 	State     State
-	Limit     int
-	Offset    int
+	// DeletedAfter, when set, keeps only versions deleted after it (the
+	// ones still inside the restore window).
+	DeletedAfter time.Time
+	Limit        int
+	Offset       int
 }
 
 // VersionStats summarizes a package's active versions.

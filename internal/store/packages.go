@@ -118,11 +118,14 @@ func packageWhere(f packages.PackageFilter) (string, []any) {
 		args = append(args, likeContains(f.NameContains))
 	}
 	if rb := f.Readable; rb != nil {
+		// Only repository-scoped packages take read access from their
+		// repository; granular ones only from their own grants.
+		repoScoped := "p.type IN ('" + string(packages.TypeMaven) + "', '" + string(packages.TypeDocker) + "')"
 		or := []string{"p.visibility = 'public'"}
 		if len(rb.OrgMemberOf) > 0 {
 			in := placeholders(len(rb.OrgMemberOf))
 			or = append(or, "(p.visibility = 'internal' AND p.owner_id IN ("+in+"))")
-			or = append(or, "p.repository_id IN (SELECT r.id FROM repositories r WHERE r.visibility = 'internal' AND r.owner_id IN ("+in+"))")
+			or = append(or, repoScoped+" AND p.repository_id IN (SELECT r.id FROM repositories r WHERE r.visibility = 'internal' AND r.owner_id IN ("+in+"))")
 			for range 2 {
 				for _, id := range rb.OrgMemberOf {
 					args = append(args, id)
@@ -139,7 +142,7 @@ func packageWhere(f packages.PackageFilter) (string, []any) {
 			or = append(or,
 				"p.owner_id = ?",
 				"EXISTS (SELECT 1 FROM package_access a WHERE a.package_id = p.id AND a.user_id = ?)",
-				"EXISTS (SELECT 1 FROM repo_collaborators c WHERE c.repo_id = p.repository_id AND c.user_id = ?)")
+				repoScoped+" AND EXISTS (SELECT 1 FROM repo_collaborators c WHERE c.repo_id = p.repository_id AND c.user_id = ?)")
 			args = append(args, rb.UserID, rb.UserID, rb.UserID)
 		}
 		conds = append(conds, "("+strings.Join(or, " OR ")+")")
@@ -317,12 +320,17 @@ func (s *DB) GetVersionByName(ctx context.Context, packageID int64, name string,
 // pages stay cheap.
 func (s *DB) ListVersions(ctx context.Context, f packages.VersionFilter) ([]packages.Version, int, error) {
 	where := "package_id = ? AND " + stateCond("deleted_at", f.State)
+	args := []any{f.PackageID}
+	if !f.DeletedAfter.IsZero() {
+		where += " AND deleted_at > ?"
+		args = append(args, s.t(f.DeletedAfter))
+	}
 	var total int
 	var err error
 	if f.State == packages.Active {
 		err = s.queryRow(ctx, `SELECT coalesce((SELECT version_count FROM packages WHERE id = ?), 0)`, f.PackageID).Scan(&total)
 	} else {
-		err = s.queryRow(ctx, `SELECT count(*) FROM versions WHERE `+where, f.PackageID).Scan(&total)
+		err = s.queryRow(ctx, `SELECT count(*) FROM versions WHERE `+where, args...).Scan(&total)
 	}
 	if err != nil {
 		return nil, 0, s.fail("count versions", err)
@@ -343,7 +351,7 @@ func (s *DB) ListVersions(ctx context.Context, f packages.VersionFilter) ([]pack
 	}
 	rows, err := s.query(ctx, `SELECT `+versionCols+` FROM versions v
 		JOIN (SELECT id FROM versions WHERE `+where+` ORDER BY id `+order+limit+`) page ON page.id = v.id
-		ORDER BY v.id DESC`, f.PackageID)
+		ORDER BY v.id DESC`, args...)
 	if err != nil {
 		return nil, 0, s.fail("list versions", err)
 	}
@@ -612,7 +620,7 @@ func (s *DB) PutBlob(ctx context.Context, b *packages.Blob) error {
 		b.CreatedAt = now()
 	}
 	b.CreatedAt = norm(b.CreatedAt)
-	_, err := s.exec(ctx, `INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING`,
+	_, err := s.exec(ctx, `INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO UPDATE SET created_at = excluded.created_at WHERE blobs.created_at < excluded.created_at`,
 		b.Digest, b.Size, s.t(b.CreatedAt))
 	return s.fail("put blob", err)
 }
@@ -668,13 +676,20 @@ func (s *DB) UnreferencedBlobs(ctx context.Context, olderThan time.Time, limit i
 	return out, s.fail("unreferenced blobs", rows.Err())
 }
 
-// DeleteBlob forgets a blob.
-func (s *DB) DeleteBlob(ctx context.Context, digest string) error {
-	res, err := s.exec(ctx, `DELETE FROM blobs WHERE digest = ?`, digest)
+// ForgetBlob deletes a blob's record if it is older than olderThan and no
+// file or package link refers to it; it reports whether it did.
+func (s *DB) ForgetBlob(ctx context.Context, digest string, olderThan time.Time) (bool, error) {
+	res, err := s.exec(ctx, `DELETE FROM blobs WHERE digest = ? AND created_at < ?
+		AND NOT EXISTS (SELECT 1 FROM files f WHERE f.digest = blobs.digest)
+		AND NOT EXISTS (SELECT 1 FROM package_blobs l WHERE l.digest = blobs.digest)`, digest, s.t(olderThan))
 	if err != nil {
-		return s.fail("delete blob", err)
+		return false, s.fail("forget blob", err)
 	}
-	return s.affected(res, "blob "+digest)
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, s.fail("forget blob", err)
+	}
+	return n > 0, nil
 }
 
 // Purge.

@@ -104,7 +104,7 @@ func TestGoGitHubUserPackages(t *testing.T) {
 	name := f.container.Name
 
 	for _, user := range []string{"", "alice"} {
-		pkgs, resp, err := gh.Users.ListPackages(ctx, user, &github.PackageListOptions{PackageType: github.Ptr("container")})
+		pkgs, resp, err := gh.Users.ListPackages(ctx, user, &github.PackageListOptions{PackageType: new("container")})
 		wantStatus(t, "list packages", resp, err, http.StatusOK)
 		if len(pkgs) != 1 || pkgs[0].GetName() != name || pkgs[0].GetVersionCount() != 3 || pkgs[0].GetOwner().GetLogin() != "alice" {
 			t.Fatalf("user %q: list packages = %+v", user, pkgs)
@@ -202,7 +202,7 @@ func TestGoGitHubUserPackages(t *testing.T) {
 	}
 
 	var iterNames []string
-	for p, err := range gh.Users.ListPackagesIter(ctx, "", &github.PackageListOptions{PackageType: github.Ptr("container")}) {
+	for p, err := range gh.Users.ListPackagesIter(ctx, "", &github.PackageListOptions{PackageType: new("container")}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -221,13 +221,13 @@ func TestGoGitHubOrgPackages(t *testing.T) {
 	ctx := context.Background()
 	name := f.npm.Name
 
-	pkgs, resp, err := admin.Organizations.ListPackages(ctx, "acme", &github.PackageListOptions{PackageType: github.Ptr("npm")})
+	pkgs, resp, err := admin.Organizations.ListPackages(ctx, "acme", &github.PackageListOptions{PackageType: new("npm")})
 	wantStatus(t, "org list packages", resp, err, http.StatusOK)
 	if len(pkgs) != 1 || pkgs[0].GetName() != name || pkgs[0].GetOwner().GetType() != "Organization" {
 		t.Fatalf("org packages = %v", pkgs)
 	}
 	var iterNames []string
-	for p, err := range admin.Organizations.ListPackagesIter(ctx, "acme", &github.PackageListOptions{PackageType: github.Ptr("npm"), ListOptions: github.ListOptions{PerPage: 1}}) {
+	for p, err := range admin.Organizations.ListPackagesIter(ctx, "acme", &github.PackageListOptions{PackageType: new("npm"), ListOptions: github.ListOptions{PerPage: 1}}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +237,7 @@ func TestGoGitHubOrgPackages(t *testing.T) {
 		t.Fatalf("org ListPackagesIter = %v", iterNames)
 	}
 	// A member does not see the private package of the organization.
-	pkgs, resp, err = member.Organizations.ListPackages(ctx, "acme", &github.PackageListOptions{PackageType: github.Ptr("npm")})
+	pkgs, resp, err = member.Organizations.ListPackages(ctx, "acme", &github.PackageListOptions{PackageType: new("npm")})
 	wantStatus(t, "member list packages", resp, err, http.StatusOK)
 	if len(pkgs) != 0 {
 		t.Fatalf("member sees %v", pkgs)

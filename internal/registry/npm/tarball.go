@@ -51,7 +51,7 @@ func readTarballManifest(r io.Reader, maxUnpacked int64) (*tarballManifest, json
 		if err != nil {
 			return nil, nil, fmt.Errorf("the tarball is not a valid tar archive: %w", err)
 		}
-		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA {
+		if h.Typeflag != tar.TypeReg {
 			continue
 		}
 		name := strings.TrimPrefix(path.Clean("/"+strings.ReplaceAll(h.Name, "\\", "/")), "/")

@@ -578,6 +578,8 @@ func testListVersions(t *testing.T, s packages.Store) {
 		{"past the end", packages.VersionFilter{PackageID: p.ID, Limit: 3, Offset: 9}, []int64{}, 8},
 		{"offset without limit", packages.VersionFilter{PackageID: p.ID, Offset: 5}, active[5:], 8},
 		{"deleted", packages.VersionFilter{PackageID: p.ID, State: packages.Deleted}, deleted, 2},
+		{"deleted within window", packages.VersionFilter{PackageID: p.ID, State: packages.Deleted, DeletedAfter: time.Now().Add(-time.Hour)}, deleted, 2},
+		{"deleted before window", packages.VersionFilter{PackageID: p.ID, State: packages.Deleted, DeletedAfter: time.Now().Add(time.Hour)}, []int64{}, 0},
 		{"any", packages.VersionFilter{PackageID: p.ID, State: packages.AnyState, Limit: 4, Offset: 2}, all[2:6], 10},
 		{"empty package", packages.VersionFilter{PackageID: 987654}, []int64{}, 0},
 	}
@@ -837,10 +839,14 @@ func testBlobs(t *testing.T, s packages.Store) {
 	at := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
 	b := &packages.Blob{Digest: "sha256:b", Size: 42, CreatedAt: at}
 	ok(t, s.PutBlob(ctx(t), b))
-	ok(t, s.PutBlob(ctx(t), &packages.Blob{Digest: "sha256:b", Size: 42})) // no-op
+	ok(t, s.PutBlob(ctx(t), &packages.Blob{Digest: "sha256:b", Size: 42, CreatedAt: at.Add(-time.Hour)})) // older: kept
 	got, err := s.GetBlob(ctx(t), "sha256:b")
 	ok(t, err)
 	eq(t, "blob", *got, packages.Blob{Digest: "sha256:b", Size: 42, CreatedAt: at})
+	ok(t, s.PutBlob(ctx(t), &packages.Blob{Digest: "sha256:b", Size: 42, CreatedAt: at.Add(time.Hour)})) // newer: refreshed
+	got, err = s.GetBlob(ctx(t), "sha256:b")
+	ok(t, err)
+	eq(t, "refreshed blob", got.CreatedAt, at.Add(time.Hour))
 	_, err = s.GetBlob(ctx(t), "sha256:none")
 	isNotFound(t, err, "GetBlob")
 
@@ -853,11 +859,25 @@ func testBlobs(t *testing.T, s packages.Store) {
 	ok(t, err)
 	eq(t, "linked", linked, true)
 
-	ok(t, s.PutBlob(ctx(t), &packages.Blob{Digest: "sha256:c", Size: 1}))
-	ok(t, s.DeleteBlob(ctx(t), "sha256:c"))
+	ok(t, s.PutBlob(ctx(t), &packages.Blob{Digest: "sha256:c", Size: 1, CreatedAt: at}))
+	for _, tc := range []struct {
+		name      string
+		digest    string
+		olderThan time.Time
+		want      bool
+	}{
+		{"too young", "sha256:c", at, false},
+		{"linked", "sha256:b", at.Add(48 * time.Hour), false},
+		{"unreferenced and old", "sha256:c", at.Add(time.Second), true},
+		{"twice", "sha256:c", at.Add(time.Second), false},
+		{"unknown", "sha256:none", at.Add(time.Second), false},
+	} {
+		forgot, err := s.ForgetBlob(ctx(t), tc.digest, tc.olderThan)
+		ok(t, err)
+		eq(t, "ForgetBlob "+tc.name, forgot, tc.want)
+	}
 	_, err = s.GetBlob(ctx(t), "sha256:c")
-	isNotFound(t, err, "deleted blob")
-	isNotFound(t, s.DeleteBlob(ctx(t), "sha256:c"), "DeleteBlob twice")
+	isNotFound(t, err, "forgotten blob")
 }
 
 func testUnreferencedBlobs(t *testing.T, s packages.Store) {

@@ -29,6 +29,10 @@ func (r *Runner) RunOnce(ctx context.Context, dryRun bool) (*packages.PurgeRepor
 		r.logger.ErrorContext(ctx, "purge failed", "err", err)
 		return rep, err
 	}
+	if rep.Skipped {
+		r.logger.InfoContext(ctx, "purge skipped: another replica holds the lock")
+		return rep, nil
+	}
 	r.logger.InfoContext(ctx, "purge done", "dry_run", dryRun, "packages", len(rep.Packages),
 		"versions", len(rep.Versions), "blobs", len(rep.Blobs), "adopted", rep.Adopted, "uploads", rep.Uploads)
 	return rep, nil

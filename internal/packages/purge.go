@@ -13,6 +13,7 @@ type PurgeReport struct {
 	Blobs    []Blob    // freed blobs
 	Adopted  int       // blob files found without a record, recorded for a later run
 	Uploads  int       // stale upload sessions removed
+	Skipped  bool      // another replica holds the purge lock; nothing was done
 }
 
 // purgeBatch bounds each listing so that a purge never loads everything.
@@ -24,6 +25,17 @@ const purgeBatch = 500
 // now and freed by a later run once the grace period has passed.
 func (s *Service) Purge(ctx context.Context, dryRun bool) (*PurgeReport, error) {
 	rep := &PurgeReport{DryRun: dryRun}
+	if l, ok := s.store.(Locker); ok && !dryRun {
+		unlock, got, err := l.TryLock(ctx, "packhub.purge")
+		if err != nil {
+			return rep, fmt.Errorf("purge lock: %w", err)
+		}
+		if !got {
+			rep.Skipped = true
+			return rep, nil
+		}
+		defer unlock()
+	}
 	now := s.now()
 	cutoff := now.Add(-s.opts.RestoreWindow)
 	for {

@@ -148,3 +148,12 @@ type VersionStats struct {
 	MaxDownloads  int64 // the most downloads of any one version
 	LastUpdatedAt time.Time
 }
+
+// Locker is an optional power of a Store: a lock every replica shares, so
+// that one of them at a time runs a background job. The service checks for
+// it at run time.
+type Locker interface {
+	// TryLock takes the named lock without waiting; ok is false when
+	// another holder has it.
+	TryLock(ctx context.Context, name string) (unlock func(), ok bool, err error)
+}

@@ -66,6 +66,10 @@ type DB struct {
 
 	rebound sync.Map // query with ? placeholders -> query with $n placeholders
 
+	// jobLocks serialises background jobs of this store on SQLite, which
+	// serves one node: name -> *sync.Mutex.
+	jobLocks sync.Map
+
 	lastApplied []string // migrations applied by the last migrate
 }
 

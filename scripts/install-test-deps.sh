@@ -11,6 +11,7 @@ export PATH="$gobin:$PATH"
 apt_pkgs=()
 command -v gh >/dev/null || apt_pkgs+=(gh)
 command -v npm >/dev/null || apt_pkgs+=(npm)
+command -v skopeo >/dev/null || apt_pkgs+=(skopeo)
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
@@ -22,6 +23,18 @@ if [ ${#apt_pkgs[@]} -gt 0 ]; then
 fi
 
 [ -x "$gobin/staticcheck" ] || go install honnef.co/go/tools/cmd/staticcheck@v0.6.1
+
+# OCI clients.
+[ -x "$gobin/crane" ] || go install github.com/google/go-containerregistry/cmd/crane@v0.20.2
+[ -x "$gobin/regctl" ] || go install github.com/regclient/regclient/cmd/regctl@v0.11.7
+if [ ! -x "$gobin/oras" ]; then
+  go mod download oras.land/oras@v1.2.3
+  (cd "$(go env GOMODCACHE)/oras.land/oras@v1.2.3" && GOFLAGS=-mod=mod go build -o "$gobin/oras" ./cmd/oras)
+fi
+# The OCI distribution-spec conformance suite, pinned in its own module.
+if [ ! -x test/conformance/conformance.test ] || [ test/conformance/go.mod -nt test/conformance/conformance.test ]; then
+  (cd test/conformance && go test -c -o conformance.test github.com/opencontainers/distribution-spec/conformance)
+fi
 
 # JavaScript tools: GitHub's OpenAPI description and octokit.
 if [ ! -f test/tools/node_modules/.package-lock.json ] || [ test/tools/package.json -nt test/tools/node_modules/.package-lock.json ]; then

@@ -8,6 +8,7 @@ import (
 	"github.com/packhub/packhub/internal/config"
 	"github.com/packhub/packhub/internal/packages"
 	"github.com/packhub/packhub/internal/registry/npm"
+	"github.com/packhub/packhub/internal/registry/oci"
 	"github.com/packhub/packhub/internal/restapi"
 )
 
@@ -17,6 +18,9 @@ func mainRoutes(cfg config.Config, svc *packages.Service, tokenKey []byte, logge
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", healthz(ready))
 	mux.Handle("GET /metrics", m.handler())
+	container := oci.New(svc, ociOptions(cfg, packages.TypeContainer, cfg.BaseURL, tokenKey, logger))
+	mux.Handle("/v2/", container)
+	mux.Handle("/token", container)
 	mux.Handle("/npm/", npm.New(svc, npm.Options{BaseURL: cfg.BaseURL, MaxTarballSize: cfg.MaxTarballSize, Logger: logger}))
 	mux.Handle("/", restapi.New(svc, restapi.Options{BaseURL: cfg.BaseURL, Logger: logger}))
 	return mux
@@ -26,8 +30,29 @@ func mainRoutes(cfg config.Config, svc *packages.Service, tokenKey []byte, logge
 func dockerRoutes(cfg config.Config, svc *packages.Service, tokenKey []byte, logger *slog.Logger, ready *atomic.Bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", healthz(ready))
-	mux.Handle("/", http.NotFoundHandler())
+	mux.Handle("/", oci.New(svc, ociOptions(cfg, packages.TypeDocker, dockerBaseURL(cfg), tokenKey, logger)))
 	return mux
+}
+
+func ociOptions(cfg config.Config, typ packages.Type, baseURL string, tokenKey []byte, logger *slog.Logger) oci.Options {
+	return oci.Options{
+		Type:            typ,
+		BaseURL:         baseURL,
+		TokenKey:        tokenKey,
+		MaxBlobSize:     cfg.MaxBlobSize,
+		MaxManifestSize: cfg.MaxManifestSize,
+		Logger:          logger,
+	}
+}
+
+// dockerBaseURL is the external URL of the docker listener: the scheme of
+// the base URL with the docker listener's address.
+func dockerBaseURL(cfg config.Config) string {
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + cfg.DockerAddr
 }
 
 func healthz(ready *atomic.Bool) http.Handler {

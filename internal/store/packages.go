@@ -725,3 +725,13 @@ func (s *DB) ListPurgeableVersions(ctx context.Context, cutoff time.Time, limit 
 	out, err := s.collectVersions(rows)
 	return out, s.fail("list purgeable versions", err)
 }
+
+// UnlinkBlob forgets that a package may read a blob (OCI blob DELETE). The
+// bytes stay until garbage collection finds nothing else refers to them.
+func (s *DB) UnlinkBlob(ctx context.Context, packageID int64, digest string) error {
+	res, err := s.exec(ctx, `DELETE FROM package_blobs WHERE package_id = ? AND digest = ?`, packageID, digest)
+	if err != nil {
+		return s.fail("unlink blob", err)
+	}
+	return s.affected(res, "blob link "+digest)
+}

@@ -858,6 +858,16 @@ func testBlobs(t *testing.T, s packages.Store) {
 	linked, err = s.BlobLinked(ctx(t), p.ID, "sha256:b")
 	ok(t, err)
 	eq(t, "linked", linked, true)
+	u, isUnlinker := s.(packages.BlobUnlinker)
+	if !isUnlinker {
+		t.Fatal("the store must be a packages.BlobUnlinker")
+	}
+	ok(t, s.LinkBlob(ctx(t), p.ID, "sha256:u"))
+	ok(t, u.UnlinkBlob(ctx(t), p.ID, "sha256:u"))
+	linked, err = s.BlobLinked(ctx(t), p.ID, "sha256:u")
+	ok(t, err)
+	eq(t, "unlinked", linked, false)
+	isNotFound(t, u.UnlinkBlob(ctx(t), p.ID, "sha256:u"), "UnlinkBlob twice")
 
 	ok(t, s.PutBlob(ctx(t), &packages.Blob{Digest: "sha256:c", Size: 1, CreatedAt: at}))
 	for _, tc := range []struct {

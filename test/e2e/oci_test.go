@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -274,4 +275,44 @@ func TestOCIDockerListener(t *testing.T) {
 	}
 	// Two-part names are not docker names.
 	c.fails(crane, "append", "--insecure", "-f", c.layerTar("x", "x\n"), "-t", dockerAddr+"/alice/server:1")
+
+	// The REST API shows the docker package, linked to its repository,
+	// with its tags under metadata.docker.
+	var pkg struct {
+		Name       string `json:"name"`
+		Repository struct {
+			FullName string `json:"full_name"`
+		} `json:"repository"`
+	}
+	if code := restJSON(t, s, "GET", "/user/packages/docker/server", tok, &pkg); code != 200 || pkg.Repository.FullName != "alice/project" {
+		t.Fatalf("docker package: %d %+v", code, pkg)
+	}
+	var versions []struct {
+		Metadata struct {
+			PackageType string `json:"package_type"`
+			Docker      struct {
+				Tags []string `json:"tags"`
+			} `json:"docker"`
+		} `json:"metadata"`
+	}
+	if code := restJSON(t, s, "GET", "/user/packages/docker/server/versions", tok, &versions); code != 200 {
+		t.Fatalf("docker versions: %d", code)
+	}
+	var tags []string
+	for _, v := range versions {
+		if v.Metadata.PackageType != "docker" {
+			t.Errorf("package_type %q", v.Metadata.PackageType)
+		}
+		tags = append(tags, v.Metadata.Docker.Tags...)
+	}
+	slices.Sort(tags)
+	if strings.Join(tags, ",") != "1.0,1.0-v2s2" {
+		t.Fatalf("docker tags in REST: %v", tags)
+	}
+	// Without the repo scope the token may not see repository-scoped
+	// packages through the REST API.
+	noRepo := s.Token("alice", "read:packages")
+	if code := restJSON(t, s, "GET", "/user/packages/docker/server", noRepo, nil); code != 403 {
+		t.Fatalf("docker package without repo scope: %d", code)
+	}
 }

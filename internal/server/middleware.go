@@ -139,6 +139,30 @@ func (s *Server) middleware(m *metrics, next http.Handler) http.Handler {
 					"status", rec.status, "bytes", rec.bytes, "duration_ms", elapsed.Milliseconds())
 			}
 		}()
+		if headerBytes(r) > maxHeaderBytes {
+			rec.Header().Set("Content-Type", "application/json; charset=utf-8")
+			rec.WriteHeader(http.StatusRequestHeaderFieldsTooLarge)
+			_, _ = rec.Write([]byte(`{"message":"Request Header Fields Too Large","documentation_url":"https://docs.github.com/rest","status":"431"}`))
+			return
+		}
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// maxHeaderBytes bounds a request's headers. The listener accepts up to
+// listenerHeaderBytes so that a request a little over this bound still gets
+// a JSON error from here rather than net/http's plain text.
+const (
+	maxHeaderBytes      = 32 << 10
+	listenerHeaderBytes = 1 << 20
+)
+
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
 }

@@ -164,7 +164,7 @@ func (s *Server) Run(ctx context.Context) error {
 			Handler:           l.h,
 			ReadHeaderTimeout: 30 * time.Second,
 			IdleTimeout:       2 * time.Minute,
-			MaxHeaderBytes:    64 << 10,
+			MaxHeaderBytes:    listenerHeaderBytes,
 			ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 		}
 		servers = append(servers, srv)

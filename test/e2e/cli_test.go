@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -155,4 +156,31 @@ func TestGC(t *testing.T) {
 	if err := svc.RestorePackage(ctx, alice, f.npm, packages.ViaREST); !packages.IsNotFound(err) {
 		t.Fatalf("restore after purge: %v", err)
 	}
+}
+
+// TestOversizedHeaders: headers past the limit get a JSON error with 431,
+// never a panic or a dropped connection.
+func TestOversizedHeaders(t *testing.T) {
+	s := StartServer(t)
+	for _, size := range []int{40 << 10, 900 << 10} {
+		req, err := http.NewRequest("GET", s.URL+"/api/v3/user/packages?package_type=npm", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Padding", strings.Repeat("a", size))
+		resp, err := s.Client().Do(req)
+		if err != nil {
+			t.Fatalf("%d bytes: %v", size, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge || !strings.Contains(string(body), `"status":"431"`) {
+			t.Fatalf("%d bytes: %d %s", size, resp.StatusCode, body)
+		}
+	}
+	resp, err := s.Client().Get(s.URL + "/healthz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("server after oversized headers: %v", err)
+	}
+	resp.Body.Close()
 }

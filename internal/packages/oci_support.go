@@ -2,7 +2,6 @@ package packages
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -56,16 +55,7 @@ func (s *Service) RegistryDeleteVersion(ctx context.Context, a *Actor, ref Packa
 		if err != nil {
 			return fmt.Errorf("tags: %w", err)
 		}
-		now := s.now()
-		v.DeletedAt, v.DeletedBy, v.UpdatedAt = &now, a.UserID(), now
-		if err := tx.UpdateVersion(ctx, v); err != nil {
-			return fmt.Errorf("delete version: %w", err)
-		}
-		if err := tx.DeleteVersionTags(ctx, v.ID); err != nil {
-			return fmt.Errorf("delete tags: %w", err)
-		}
-		detail, _ := json.Marshal(deletedTags{Tags: tags[v.ID]})
-		return tx.AddEvent(ctx, &Event{ActorID: a.UserID(), Action: ActionDeleteVersion, PackageID: pkg.ID, VersionID: v.ID, Detail: string(detail), CreatedAt: now})
+		return s.softDeleteVersion(ctx, tx, a, pkg, v, tags[v.ID])
 	})
 }
 

@@ -260,15 +260,7 @@ func (s *Service) GetVersion(ctx context.Context, a *Actor, ref PackageRef, vers
 	if err != nil {
 		return nil, nil, notFoundOr(err, MsgPackageNotFound)
 	}
-	vis, err := s.withTags(ctx, []Version{*v})
-	if err != nil {
-		return nil, nil, err
-	}
-	pi, err := s.info(ctx, s.store, owner, pkg, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pi, &vis[0], nil
+	return s.versionView(ctx, owner, pkg, v)
 }
 
 // GetVersionByName returns an active version of an active package by name
@@ -282,6 +274,12 @@ func (s *Service) GetVersionByName(ctx context.Context, a *Actor, ref PackageRef
 	if err != nil {
 		return nil, nil, notFoundOr(err, "Version not found.")
 	}
+	return s.versionView(ctx, owner, pkg, v)
+}
+
+// versionView renders one version of pkg with its tags and the package's
+// owner and repository.
+func (s *Service) versionView(ctx context.Context, owner *Owner, pkg *Package, v *Version) (*PackageInfo, *VersionInfo, error) {
 	vis, err := s.withTags(ctx, []Version{*v})
 	if err != nil {
 		return nil, nil, err
@@ -409,17 +407,23 @@ func (s *Service) DeleteVersion(ctx context.Context, a *Actor, ref PackageRef, v
 		} else if st.Count <= 1 {
 			return Errorf(KindInvalid, MsgLastVersion)
 		}
-		now := s.now()
-		v.DeletedAt, v.DeletedBy, v.UpdatedAt = &now, a.UserID(), now
-		if err := tx.UpdateVersion(ctx, v); err != nil {
-			return fmt.Errorf("delete version: %w", err)
-		}
-		if err := tx.DeleteVersionTags(ctx, v.ID); err != nil {
-			return fmt.Errorf("delete tags: %w", err)
-		}
-		detail, _ := json.Marshal(deletedTags{Tags: tags[v.ID]})
-		return tx.AddEvent(ctx, &Event{ActorID: a.UserID(), Action: ActionDeleteVersion, PackageID: pkg.ID, VersionID: v.ID, Detail: string(detail), CreatedAt: now})
+		return s.softDeleteVersion(ctx, tx, a, pkg, v, tags[v.ID])
 	})
+}
+
+// softDeleteVersion marks v deleted, removes its tags and records them in
+// the delete event, so that a restore can put them back.
+func (s *Service) softDeleteVersion(ctx context.Context, tx Store, a *Actor, pkg *Package, v *Version, tags []string) error {
+	now := s.now()
+	v.DeletedAt, v.DeletedBy, v.UpdatedAt = &now, a.UserID(), now
+	if err := tx.UpdateVersion(ctx, v); err != nil {
+		return fmt.Errorf("delete version: %w", err)
+	}
+	if err := tx.DeleteVersionTags(ctx, v.ID); err != nil {
+		return fmt.Errorf("delete tags: %w", err)
+	}
+	detail, _ := json.Marshal(deletedTags{Tags: tags})
+	return tx.AddEvent(ctx, &Event{ActorID: a.UserID(), Action: ActionDeleteVersion, PackageID: pkg.ID, VersionID: v.ID, Detail: string(detail), CreatedAt: now})
 }
 
 func orNotFound(err error) error {

@@ -345,15 +345,7 @@ func (s *Service) ResolveTag(ctx context.Context, a *Actor, ref PackageRef, tag 
 	if err != nil || v.DeletedAt != nil {
 		return nil, nil, notFoundOr(orNotFound(err), "Tag not found.")
 	}
-	vis, err := s.withTags(ctx, []Version{*v})
-	if err != nil {
-		return nil, nil, err
-	}
-	pi, err := s.info(ctx, s.store, owner, pkg, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pi, &vis[0], nil
+	return s.versionView(ctx, owner, pkg, v)
 }
 
 // ListTags lists a package's tags by name after `after`, at most limit

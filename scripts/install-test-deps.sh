@@ -12,6 +12,7 @@ apt_pkgs=()
 command -v gh >/dev/null || apt_pkgs+=(gh)
 command -v npm >/dev/null || apt_pkgs+=(npm)
 command -v skopeo >/dev/null || apt_pkgs+=(skopeo)
+command -v podman >/dev/null || apt_pkgs+=(podman)
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

@@ -19,7 +19,9 @@ func TestOCIPodman(t *testing.T) {
 	dir := t.TempDir()
 	store := []string{"--root", filepath.Join(dir, "root"), "--runroot", filepath.Join(dir, "run"), "--storage-driver", "vfs"}
 	pm := func(args ...string) string { return c.run(podman, append(append([]string{}, store...), args...)...) }
-	t.Cleanup(func() { _, _ = c.try(podman, "", append(append([]string{}, store...), "system", "reset", "--force")...) })
+	t.Cleanup(func() {
+		_, _ = c.try(podman, "", append(append([]string{}, store...), "system", "reset", "--force")...)
+	})
 
 	ctx := filepath.Join(dir, "ctx")
 	if err := os.MkdirAll(ctx, 0o755); err != nil {

@@ -168,10 +168,15 @@ type Package struct {
 	// VersionCount is the number of active versions; filled by GetPackage,
 	// GetPackageByID and ListPackages, ignored on writes.
 	VersionCount int
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	DeletedAt    *time.Time
-	DeletedBy    int64 // 0 when not deleted
+	// Revision changes whenever one of the package's versions (other than
+	// its download count) or tags changes, whichever process made the
+	// change; filled by reads, ignored on writes. With UpdatedAt it tells a
+	// cache of rendered registry documents whether an entry is current.
+	Revision  int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	DeletedAt *time.Time
+	DeletedBy int64 // 0 when not deleted
 }
 
 // Version is one published version of a package. For container and docker

@@ -41,13 +41,13 @@ func likeContains(s string) string {
 // Packages.
 
 const packageCols = `p.id, p.owner_id, p.type, p.name, p.visibility, p.repository_id, p.download_count,
-	p.version_count, p.created_at, p.updated_at, p.deleted_at, p.deleted_by`
+	p.version_count, p.revision, p.created_at, p.updated_at, p.deleted_at, p.deleted_by`
 
 func scanPackage(sc scanner) (*packages.Package, error) {
 	var p packages.Package
 	var typ, vis string
 	var repo, by sql.NullInt64
-	if err := sc.Scan(&p.ID, &p.OwnerID, &typ, &p.Name, &vis, &repo, &p.DownloadCount, &p.VersionCount,
+	if err := sc.Scan(&p.ID, &p.OwnerID, &typ, &p.Name, &vis, &repo, &p.DownloadCount, &p.VersionCount, &p.Revision,
 		timeScan{&p.CreatedAt}, timeScan{&p.UpdatedAt}, nullTimeScan{&p.DeletedAt}, &by); err != nil {
 		return nil, err
 	}

@@ -64,6 +64,10 @@ type DB struct {
 	// tx is set on a Store bound to a transaction.
 	tx *sql.Tx
 
+	// readStmts and writeStmts keep prepared statements of the SQLite
+	// pools, for statements outside transactions; nil on PostgreSQL.
+	readStmts, writeStmts *stmtCache
+
 	rebound sync.Map // query with ? placeholders -> query with $n placeholders
 
 	// jobLocks serialises background jobs of this store on SQLite, which
@@ -195,7 +199,8 @@ func openSQLite(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("store: open sqlite %q: %w", dsn, err)
 	}
 	if memory {
-		return &DB{d: dialectSQLite, read: w, write: w}, nil
+		ws := newStmtCache(w)
+		return &DB{d: dialectSQLite, read: w, write: w, readStmts: ws, writeStmts: ws}, nil
 	}
 	r, err := sql.Open("sqlite", rdsn)
 	if err != nil {
@@ -209,7 +214,7 @@ func openSQLite(ctx context.Context, dsn string) (*DB, error) {
 		r.Close()
 		return nil, fmt.Errorf("store: open sqlite %q: %w", dsn, err)
 	}
-	return &DB{d: dialectSQLite, read: r, write: w}, nil
+	return &DB{d: dialectSQLite, read: r, write: w, readStmts: newStmtCache(r), writeStmts: newStmtCache(w)}, nil
 }
 
 // Close closes the database. On a Store bound to a transaction it does
@@ -217,6 +222,10 @@ func openSQLite(ctx context.Context, dsn string) (*DB, error) {
 func (s *DB) Close() error {
 	if s.tx != nil {
 		return nil
+	}
+	s.readStmts.close()
+	if s.writeStmts != s.readStmts {
+		s.writeStmts.close()
 	}
 	err := s.write.Close()
 	if s.read != s.write {
@@ -303,20 +312,41 @@ func (s *DB) q(query string) string {
 }
 
 func (s *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := s.stmt(ctx, s.writeStmts, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return s.w().ExecContext(ctx, s.q(query), args...)
 }
 
 func (s *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := s.stmt(ctx, s.readStmts, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return s.r().QueryContext(ctx, s.q(query), args...)
 }
 
 func (s *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := s.stmt(ctx, s.readStmts, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return s.r().QueryRowContext(ctx, s.q(query), args...)
 }
 
 // writeRow runs a query that changes data and returns a row (RETURNING).
 func (s *DB) writeRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := s.stmt(ctx, s.writeStmts, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return s.w().QueryRowContext(ctx, s.q(query), args...)
+}
+
+// stmt returns the cached prepared statement of a query run outside a
+// transaction on SQLite; nil otherwise.
+func (s *DB) stmt(ctx context.Context, c *stmtCache, query string) *sql.Stmt {
+	if s.tx != nil || c == nil {
+		return nil
+	}
+	return c.get(ctx, query)
 }
 
 // limit renders LIMIT/OFFSET; limit <= 0 means no limit.

@@ -48,7 +48,7 @@ type handler struct {
 	opts     Options
 	log      *slog.Logger
 	basePath string // path of BaseURL, for repository URLs
-	cache    *renderCache
+	docs     *docCache
 }
 
 // New returns the npm registry handler. It expects full request paths,
@@ -61,7 +61,7 @@ func New(svc *packages.Service, opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	h := &handler{svc: svc, opts: opts, log: opts.Logger, cache: newRenderCache(64 << 20)}
+	h := &handler{svc: svc, opts: opts, log: opts.Logger, docs: newDocCache(64 << 20)}
 	if u, err := url.Parse(opts.BaseURL); err == nil {
 		h.basePath = strings.TrimSuffix(u.Path, "/")
 	}

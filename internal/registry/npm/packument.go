@@ -2,6 +2,7 @@ package npm
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -12,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/packhub/packhub/internal/packages"
@@ -51,12 +51,51 @@ type doc struct {
 	modified time.Time
 }
 
-// load reads a package and its versions from the service.
+// load returns a package's document: the cached one when the package's
+// row, read on every call, shows it is still current; else it is read from
+// the service and cached. The document is shared: callers must not change
+// it.
 func (h *handler) load(r *http.Request, a *packages.Actor, n pkgName) (*doc, error) {
-	pi, vs, err := h.svc.ListAllVersions(r.Context(), a, n.ref())
+	e, err := h.entry(r.Context(), a, n)
 	if err != nil {
 		return nil, err
 	}
+	return e.doc, nil
+}
+
+// entry returns the cache entry of a package's current document. The
+// package row, read (and access checked) on every call, carries what
+// tells a current entry from a stale one: its revision, which the database
+// moves on every change to the package's versions and tags, whichever
+// replica made it. So a hit costs one lookup of the package and no read of
+// its versions.
+func (h *handler) entry(ctx context.Context, a *packages.Actor, n pkgName) (*docEntry, error) {
+	pi, err := h.svc.GetPackage(ctx, a, n.ref(), packages.OpRead, packages.ViaRegistry)
+	if err != nil {
+		return nil, err
+	}
+	key := keyOf(pi)
+	if e := h.docs.get(key); e != nil {
+		return e, nil
+	}
+	return h.docs.fill(key, func() (*docEntry, error) {
+		// The versions are read after the package row, so they are at
+		// least as new as the revision the entry is filed under.
+		pi, vs, err := h.svc.ListAllVersions(ctx, a, n.ref())
+		if err != nil {
+			return nil, err
+		}
+		d := newDoc(pi, vs)
+		size := 0
+		for i := range vs {
+			size += len(vs[i].Metadata) + len(vs[i].Name) + 128
+		}
+		return &docEntry{key: keyOf(pi), doc: d, size: size}, nil
+	})
+}
+
+// newDoc builds a package's document from its versions, oldest first.
+func newDoc(pi *packages.PackageInfo, vs []packages.VersionInfo) *doc {
 	d := &doc{
 		name:     pkgName{owner: strings.ToLower(pi.Owner.Login), name: pi.Name},
 		pkg:      pi,
@@ -100,7 +139,7 @@ func (h *handler) load(r *http.Request, a *packages.Actor, n pkgName) (*doc, err
 		hash.Write([]byte("latest=" + d.tags["latest"]))
 	}
 	d.rev = strconv.Itoa(len(vs)+1) + "-" + hex.EncodeToString(hash.Sum(nil)[:16])
-	return d, nil
+	return d
 }
 
 // manifest returns a version's manifest as the packument shows it: the
@@ -201,12 +240,15 @@ func wantsAbbreviated(r *http.Request) bool {
 	return false
 }
 
-// packument serves a package's document, full or abbreviated.
+// packument serves a package's document, full or abbreviated, gzipped
+// when the client accepts it. Rendered bodies are kept with the cached
+// document, so an unchanged package is rendered and compressed once.
 func (h *handler) packument(w http.ResponseWriter, r *http.Request, a *packages.Actor, n pkgName) error {
-	d, err := h.load(r, a, n)
+	e, err := h.entry(r.Context(), a, n)
 	if err != nil {
 		return err
 	}
+	d := e.doc
 	abbrev := wantsAbbreviated(r)
 	etag := `"` + d.rev
 	if abbrev {
@@ -214,68 +256,56 @@ func (h *handler) packument(w http.ResponseWriter, r *http.Request, a *packages.
 	}
 	etag += `"`
 	w.Header().Set("ETag", etag)
-	w.Header().Set("Vary", "Accept, Authorization")
+	w.Header().Set("Vary", "Accept, Accept-Encoding, Authorization")
 	if inm := r.Header.Get("If-None-Match"); inm != "" && strings.Contains(inm, etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	key := etag + " " + h.baseURL(r)
-	body, ok := h.cache.get(key)
-	if !ok {
+	bk := bodyKey{base: h.baseURL(r), abbrev: abbrev, gzip: acceptsGzip(r)}
+	body := h.docs.body(e, bk, func() []byte {
 		if abbrev {
-			body = h.renderAbbreviated(r, d)
-		} else {
-			body = h.renderFull(r, d)
+			return h.renderAbbreviated(r, d)
 		}
-		h.cache.put(key, body)
+		return h.renderFull(r, d)
+	})
+	if bk.gzip {
+		w.Header().Set("Content-Encoding", "gzip")
 	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	if abbrev {
 		return writeRaw(w, http.StatusOK, mediaAbbreviated, body)
 	}
 	return writeRaw(w, http.StatusOK, mediaJSON, body)
 }
 
-// renderCache keeps recently rendered packuments by revision, so that a
-// package read again and again is rendered once per change. The revision
-// covers everything a packument shows, so entries never go stale; the
-// oldest are dropped past a total size.
-type renderCache struct {
-	mu    sync.Mutex
-	m     map[string][]byte
-	order []string
-	size  int
-	max   int
+// acceptsGzip reports whether the request's Accept-Encoding allows gzip.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		coding = strings.TrimSpace(coding)
+		if !strings.EqualFold(coding, "gzip") && !strings.EqualFold(coding, "x-gzip") {
+			continue
+		}
+		for _, p := range strings.Split(params, ";") {
+			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+			if strings.EqualFold(k, "q") {
+				if q, err := strconv.ParseFloat(v, 64); err == nil && q <= 0 {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	return false
 }
 
-func newRenderCache(max int) *renderCache {
-	return &renderCache{m: map[string][]byte{}, max: max}
-}
-
-func (c *renderCache) get(key string) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	b, ok := c.m[key]
-	return b, ok
-}
-
-func (c *renderCache) put(key string, body []byte) {
-	if len(body) > c.max/4 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.m[key]; ok {
-		return
-	}
-	c.m[key] = body
-	c.order = append(c.order, key)
-	c.size += len(body)
-	for c.size > c.max && len(c.order) > 0 {
-		old := c.order[0]
-		c.order = c.order[1:]
-		c.size -= len(c.m[old])
-		delete(c.m, old)
-	}
+func gzipBytes(b []byte) []byte {
+	var buf bytes.Buffer
+	buf.Grow(len(b)/8 + 64)
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
+	zw.Write(b)
+	zw.Close()
+	return buf.Bytes()
 }
 
 func (h *handler) renderAbbreviated(r *http.Request, d *doc) []byte {

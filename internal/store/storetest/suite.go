@@ -47,6 +47,7 @@ var cases = []struct {
 	{"VersionStatsAndDownloads", testVersionStats},
 	{"Files", testFiles},
 	{"Tags", testTags},
+	{"PackageRevision", testPackageRevision},
 	{"Referrers", testReferrers},
 	{"Blobs", testBlobs},
 	{"UnreferencedBlobs", testUnreferencedBlobs},
@@ -1233,4 +1234,62 @@ func testTimes(t *testing.T, s packages.Store) {
 	ok(t, err)
 	eq(t, "deleted at", *gp.DeletedAt, want)
 	utc(t, "deleted at", *gp.DeletedAt)
+}
+
+// testPackageRevision checks that a package's revision moves on every change
+// to its versions or tags, and not on downloads or on other packages.
+func testPackageRevision(t *testing.T, s packages.Store) {
+	u := mkUser(t, s, "rev-user")
+	p := mkPkg(t, s, u, packages.TypeNpm, "rev", packages.Public)
+	other := mkPkg(t, s, u, packages.TypeNpm, "rev-other", packages.Public)
+	rev := func(p *packages.Package) int64 {
+		t.Helper()
+		got, err := s.GetPackageByID(ctx(t), p.ID)
+		ok(t, err)
+		byName, err := s.GetPackage(ctx(t), u.ID, packages.TypeNpm, p.Name, packages.Active)
+		ok(t, err)
+		eq(t, "revision by name", byName.Revision, got.Revision)
+		return got.Revision
+	}
+	last, otherRev := rev(p), rev(other)
+	changed := func(what string) {
+		t.Helper()
+		now := rev(p)
+		if now == last {
+			t.Fatalf("%s: revision stayed %d", what, now)
+		}
+		last = now
+	}
+	v1 := mkVersion(t, s, p, "1.0.0")
+	changed("create version")
+	v2 := mkVersion(t, s, p, "2.0.0")
+	changed("create second version")
+	ok(t, s.SetTag(ctx(t), p.ID, "latest", v2.ID))
+	changed("set tag")
+	ok(t, s.SetTag(ctx(t), p.ID, "latest", v1.ID))
+	changed("move tag")
+	ok(t, s.DeleteTag(ctx(t), p.ID, "latest"))
+	changed("delete tag")
+	v1.Metadata = json.RawMessage(`{"deprecated":"no"}`)
+	ok(t, s.UpdateVersion(ctx(t), v1))
+	changed("update version")
+	ok(t, s.SetTag(ctx(t), p.ID, "next", v2.ID))
+	changed("set another tag")
+	ok(t, s.DeleteVersionTags(ctx(t), v2.ID))
+	changed("delete version tags")
+	softDeleteVersion(t, s, v2, u.ID, time.Now())
+	changed("soft-delete version")
+	ok(t, s.IncrementDownloads(ctx(t), p.ID, v1.ID))
+	eq(t, "revision after a download", rev(p), last)
+	ok(t, s.HardDeleteVersion(ctx(t), v2.ID))
+	changed("hard-delete version")
+	ok(t, s.WithTx(ctx(t), func(tx packages.Store) error {
+		v := &packages.Version{PackageID: p.ID, Name: "3.0.0"}
+		if err := tx.CreateVersion(ctx(t), v); err != nil {
+			return err
+		}
+		return tx.SetTag(ctx(t), p.ID, "latest", v.ID)
+	}))
+	changed("publish in a transaction")
+	eq(t, "other package's revision", rev(other), otherRev)
 }

@@ -351,7 +351,11 @@ func (s *Service) ResolveTag(ctx context.Context, a *Actor, ref PackageRef, tag 
 // ListTags lists a package's tags by name after `after`, at most limit
 // (limit <= 0: all).
 func (s *Service) ListTags(ctx context.Context, a *Actor, ref PackageRef, after string, limit int) ([]Tag, error) {
-	_, pkg, err := s.resolve(ctx, s.store, a, ref, Active, OpRead, ViaRegistry)
+	st, _, err := s.lookup(ctx, a, ref, RegistryLookup{})
+	if err != nil {
+		return nil, err
+	}
+	_, pkg, err := s.resolve(ctx, st, a, ref, Active, OpRead, ViaRegistry)
 	if err != nil {
 		return nil, err
 	}

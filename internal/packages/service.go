@@ -37,6 +37,8 @@ type Service struct {
 	store Store
 	blobs BlobStore
 	opts  Options
+
+	downloads downloadCounter // see CountDownload
 }
 
 // NewService returns a Service over store and blobs.

@@ -33,8 +33,14 @@ type Storage struct {
 	Service *packages.Service
 }
 
-// Close releases the storage.
-func (s *Storage) Close() error { return s.Store.Close() }
+// Close writes what the service holds in memory and releases the storage.
+func (s *Storage) Close() error {
+	err := s.Service.Close()
+	if cerr := s.Store.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
 
 // OpenStorage opens (and migrates) the configured database and blob store.
 func OpenStorage(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Storage, error) {

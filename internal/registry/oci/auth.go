@@ -67,7 +67,7 @@ func (h *handler) authenticate(r *http.Request, scope string) (*caller, error) {
 		return e
 	}
 	if cred.Scheme == "bearer" && auth.LooksLikeJWT(cred.Secret) {
-		claims, err := h.tokens.Verify(cred.Secret)
+		claims, err := h.verified.verify(h.tokens, cred.Secret)
 		if err != nil {
 			return nil, bad(err)
 		}

@@ -18,7 +18,7 @@ import (
 
 // readPackage returns the package a name refers to, for reading.
 func (h *handler) readPackage(ctx context.Context, c *caller, name Name) (*packages.PackageInfo, error) {
-	pi, err := h.svc.GetPackage(ctx, c.actor, name.Ref, packages.OpRead, packages.ViaRegistry)
+	pi, err := h.svc.RegistryPackage(ctx, c.actor, name.Ref)
 	if err != nil {
 		return nil, serviceError(err, codeNameUnknown, scope(name.Full, actionPull))
 	}
@@ -84,13 +84,12 @@ func (h *handler) getBlob(w http.ResponseWriter, r *http.Request, name Name, d s
 		return err
 	}
 	ctx := r.Context()
-	pi, err := h.readPackage(ctx, c, name)
+	pi, linked, err := h.svc.RegistryBlob(ctx, c.actor, name.Ref, d)
 	if err != nil {
-		return err
+		return serviceError(err, codeNameUnknown, scope(name.Full, actionPull))
 	}
-	linked, err := h.svc.BlobLinked(ctx, pi.ID, d)
-	if err != nil {
-		return err
+	if !h.inRepository(ctx, pi, name) {
+		return errorf(codeNameUnknown, "repository name not known to registry")
 	}
 	if !linked {
 		return errorf(codeBlobUnknown, "blob unknown to registry")

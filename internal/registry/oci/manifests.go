@@ -100,41 +100,75 @@ func (h *handler) getManifest(w http.ResponseWriter, r *http.Request, name Name,
 		}
 		return errorf(codeManifestUnknown, "manifest unknown to registry")
 	}
-	pi, vi, err := h.version(ctx, c, name, ref, isDigest)
-	if err != nil {
+	if isDigest && classifyDigest(ref) != digestSupported {
+		_, _, err := h.version(ctx, c, name, ref, isDigest)
 		return err
 	}
-	f, err := h.svc.File(ctx, vi.ID, manifestFile)
+	// One lookup resolves the tag or digest, authorizes the caller and
+	// finds the manifest file.
+	pi, v, f, err := h.svc.RegistryManifest(ctx, c.actor, name.Ref, ref, isDigest, manifestFile)
 	if err != nil {
-		return serviceError(err, codeManifestUnknown, "")
+		code := codeManifestUnknown
+		if packages.PublicMessage(err, "") == packages.MsgPackageNotFound {
+			code = codeNameUnknown
+		}
+		return serviceError(err, code, scope(name.Full, actionPull))
+	}
+	if !h.inRepository(ctx, pi, name) {
+		return errorf(codeNameUnknown, "repository name not known to registry")
 	}
 	hdr := w.Header()
 	hdr.Set("Content-Type", f.MediaType)
-	hdr.Set("Docker-Content-Digest", vi.Name)
-	hdr.Set("ETag", `"`+vi.Name+`"`)
+	hdr.Set("Docker-Content-Digest", v.Name)
+	hdr.Set("ETag", `"`+v.Name+`"`)
 	hdr.Set("Content-Length", strconv.FormatInt(f.Size, 10))
 	if r.Method == http.MethodHead {
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}
-	rd, err := h.svc.Blobs().Open(ctx, f.Digest)
+	body, ok := h.manifests.get(f.Digest)
+	if !ok && f.Size <= maxCachedManifest {
+		if body, err = h.readSmallBlob(ctx, f.Digest, f.Size); err != nil {
+			hdr.Del("Content-Length")
+			return serviceError(err, codeManifestUnknown, "")
+		}
+		h.manifests.add(f.Digest, body)
+		ok = true
+	}
+	if ok {
+		w.WriteHeader(http.StatusOK)
+		if _, err := w.Write(body); err != nil {
+			return nil // the client went away: not a download
+		}
+	} else {
+		rd, err := h.svc.Blobs().Open(ctx, f.Digest)
+		if err != nil {
+			hdr.Del("Content-Length")
+			return serviceError(err, codeManifestUnknown, "")
+		}
+		defer rd.Close()
+		w.WriteHeader(http.StatusOK)
+		if _, err := io.Copy(w, rd); err != nil {
+			return nil // the client went away: not a download
+		}
+	}
+	// Counted in memory and written in batches.
+	h.svc.CountDownload(pi.ID, v.ID)
+	return nil
+}
+
+// readSmallBlob reads a whole blob of a known size.
+func (h *handler) readSmallBlob(ctx context.Context, d string, size int64) ([]byte, error) {
+	rd, err := h.svc.Blobs().Open(ctx, d)
 	if err != nil {
-		hdr.Del("Content-Length")
-		return serviceError(err, codeManifestUnknown, "")
+		return nil, err
 	}
 	defer rd.Close()
-	w.WriteHeader(http.StatusOK)
-	if _, err := io.Copy(w, rd); err != nil {
-		return nil // the client went away: not a download
+	body := make([]byte, size)
+	if _, err := io.ReadFull(rd, body); err != nil {
+		return nil, fmt.Errorf("read blob %s: %w", d, err)
 	}
-	// Deliver the manifest before counting the download, so that the
-	// client does not wait for the write.
-	_ = http.NewResponseController(w).Flush()
-	ctx = context.WithoutCancel(ctx)
-	if err := h.svc.RecordDownload(ctx, pi.ID, vi.ID); err != nil {
-		h.log.WarnContext(ctx, "count download", "package_id", pi.ID, "version_id", vi.ID, "err", err)
-	}
-	return nil
+	return body, nil
 }
 
 // readManifestBody reads a pushed manifest, up to the size limit.
@@ -376,6 +410,12 @@ func writeJSON(w http.ResponseWriter, r *http.Request, contentType string, v any
 	return nil
 }
 
+// tagList is the body of a tag listing.
+type tagList struct {
+	Name string   `json:"name"`
+	Tags []string `json:"tags"`
+}
+
 func (h *handler) listTags(w http.ResponseWriter, r *http.Request, name Name) error {
 	c, err := h.need(r, name, []string{actionPull}, actionPull)
 	if err != nil {
@@ -411,7 +451,7 @@ func (h *handler) listTags(w http.ResponseWriter, r *http.Request, name Name) er
 			nextLink(w, "/v2/"+name.Full+"/tags/list", n, names[n-1])
 		}
 	}
-	return writeJSON(w, r, "application/json", map[string]any{"name": name.Full, "tags": names})
+	return writeJSON(w, r, "application/json", tagList{Name: name.Full, Tags: names})
 }
 
 func (h *handler) referrers(w http.ResponseWriter, r *http.Request, name Name, d string) error {

@@ -57,6 +57,8 @@ type handler struct {
 	maxMan    int64
 	log       *slog.Logger
 	locks     keyedMutex
+	manifests *manifestCache
+	verified  verifiedTokens
 }
 
 // New returns the registry: it serves /v2/... and /token, full paths.
@@ -96,6 +98,7 @@ func New(svc *packages.Service, opts Options) http.Handler {
 		maxBlob:   opts.MaxBlobSize,
 		maxMan:    opts.MaxManifestSize,
 		log:       opts.Logger.With("registry", string(opts.Type)),
+		manifests: newManifestCache(8 << 20),
 	}
 }
 

@@ -173,6 +173,29 @@ func sqliteDSNs(dsn string) (write, read string, memory bool, err error) {
 	return path + "?" + w.Encode(), path + "?" + r.Encode(), memory, nil
 }
 
+// pingSQLite opens the first connection. Switching a new database to WAL
+// takes an exclusive lock that SQLite's busy handler does not wait for, so
+// processes opening the same new database at once retry here.
+func pingSQLite(ctx context.Context, db *sql.DB) error {
+	var err error
+	for i := 0; i < 100; i++ {
+		if err = db.PingContext(ctx); err == nil || !isBusy(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(10+i) * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
 func cloneValues(v url.Values) url.Values {
 	c := make(url.Values, len(v))
 	for k, s := range v {
@@ -194,7 +217,7 @@ func openSQLite(ctx context.Context, dsn string) (*DB, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
-	if err := w.PingContext(ctx); err != nil {
+	if err := pingSQLite(ctx, w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open sqlite %q: %w", dsn, err)
 	}

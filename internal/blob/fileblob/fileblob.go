@@ -17,7 +17,9 @@ package fileblob
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -57,6 +59,9 @@ type Store struct {
 	uploads string
 	tmp     string
 
+	// instance identifies this Store for the upload states it saves.
+	instance string
+
 	mu       sync.Mutex
 	sessions map[string]*session // open upload sessions, by id
 }
@@ -79,6 +84,7 @@ func New(root string) (*Store, error) {
 		uploads:  filepath.Join(abs, uploadsDirName),
 		tmp:      filepath.Join(abs, tmpDirName),
 		sessions: make(map[string]*session),
+		instance: newInstanceID(),
 	}
 	for _, dir := range []string{s.uploads, s.tmp} {
 		if err := os.MkdirAll(dir, dirPerm); err != nil {
@@ -418,3 +424,12 @@ func (r *reader) Size() int64                                  { return r.size }
 
 // WriteTo lets io.Copy use the file's own fast paths, such as sendfile.
 func (r *reader) WriteTo(w io.Writer) (int64, error) { return io.Copy(w, r.f) }
+
+// newInstanceID returns a random name for one Store instance.
+func newInstanceID() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return fmt.Sprint(time.Now().UnixNano())
+	}
+	return hex.EncodeToString(b)
+}

@@ -63,14 +63,19 @@ type sessionState struct {
 	Size      int64     `json:"size"`
 	StartedAt time.Time `json:"started_at"`
 	SHA256    []byte    `json:"sha256"` // the marshalled hash state
+	// Instance names the Store (the process) that saved the state. A
+	// state saved by another instance, as before a restart, is not
+	// trusted: the data file is hashed again.
+	Instance string `json:"instance"`
 }
 
 // session is the in-memory state of an upload session, shared by every
 // open handle on it in this process.
 type session struct {
-	id   string
-	dir  string
-	refs int // guarded by Store.mu
+	id       string
+	dir      string
+	instance string // the Store's instance
+	refs     int    // guarded by Store.mu
 
 	mu      sync.Mutex
 	loaded  bool
@@ -91,7 +96,7 @@ func (s *Store) acquire(id string) *session {
 	defer s.mu.Unlock()
 	e := s.sessions[id]
 	if e == nil {
-		e = &session{id: id, dir: filepath.Join(s.uploads, id)}
+		e = &session{id: id, dir: filepath.Join(s.uploads, id), instance: s.instance}
 		s.sessions[id] = e
 	}
 	e.refs++
@@ -202,9 +207,10 @@ func (s *Store) ResumeUpload(ctx context.Context, id string) (packages.Upload, e
 }
 
 // load reads the session from disk unless it is already in memory. The
-// saved hash state is used only if the data file has exactly the size it
-// was saved with; otherwise, as after a crash between a write and the
-// saving of the state, the data file is hashed from scratch.
+// saved hash state is used only if this Store instance saved it and the
+// data file has exactly the size it was saved with; otherwise, as after a
+// restart or a crash, the data file is hashed from scratch, so the digest
+// always describes the bytes on disk.
 func (e *session) load(ctx context.Context) error {
 	if e.done {
 		return notFound("upload " + e.id)
@@ -221,7 +227,7 @@ func (e *session) load(ctx context.Context) error {
 	}
 	h := sha256.New()
 	st, err := readState(filepath.Join(e.dir, stateFileName))
-	ok := err == nil && st.Version == stateVersion && st.Size == fi.Size() &&
+	ok := err == nil && st.Version == stateVersion && st.Size == fi.Size() && st.Instance == e.instance &&
 		h.(encoding.BinaryUnmarshaler).UnmarshalBinary(st.SHA256) == nil
 	started := st.StartedAt
 	if err != nil || started.IsZero() {
@@ -272,7 +278,7 @@ func (e *session) saveState() error {
 	if err != nil {
 		return err
 	}
-	b, err := json.Marshal(sessionState{Version: stateVersion, Size: e.size, StartedAt: e.started, SHA256: hs})
+	b, err := json.Marshal(sessionState{Version: stateVersion, Size: e.size, StartedAt: e.started, SHA256: hs, Instance: e.instance})
 	if err != nil {
 		return err
 	}
@@ -282,17 +288,11 @@ func (e *session) saveState() error {
 		return err
 	}
 	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
 		err = os.Rename(tmp, filepath.Join(e.dir, stateFileName))
-	}
-	if err == nil {
-		err = syncDir(e.dir)
 	}
 	if err != nil {
 		os.Remove(tmp)
@@ -302,16 +302,11 @@ func (e *session) saveState() error {
 	return nil
 }
 
-// persist makes the bytes written so far and the matching hash state
-// durable.
+// persist saves the hash state matching the bytes written so far, for the
+// next request of this process. Nothing is fsynced here: a state is only
+// trusted by the instance that saved it, so after a crash the data file is
+// hashed again, and Commit fsyncs the blob before it becomes visible.
 func (e *session) persist() error {
-	f, err := e.file()
-	if err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
 	return e.saveState()
 }
 

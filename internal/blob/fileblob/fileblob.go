@@ -425,6 +425,10 @@ func (r *reader) Size() int64                                  { return r.size }
 // WriteTo lets io.Copy use the file's own fast paths, such as sendfile.
 func (r *reader) WriteTo(w io.Writer) (int64, error) { return io.Copy(w, r.f) }
 
+// File returns the open blob file, so that an HTTP handler can hand it to
+// http.ServeContent and let the kernel send it (sendfile), ranges included.
+func (r *reader) File() *os.File { return r.f }
+
 // newInstanceID returns a random name for one Store instance.
 func newInstanceID() string {
 	b := make([]byte, 16)

@@ -9,7 +9,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -448,7 +450,7 @@ func (h *handler) tarball(w http.ResponseWriter, r *http.Request, a *packages.Ac
 			h.log.WarnContext(ctx, "count download", "package", n.String(), "version", ver, "err", err)
 		}
 	}
-	http.ServeContent(w, r, "", v.CreatedAt, br)
+	http.ServeContent(w, r, "", v.CreatedAt, sendable(br))
 	return nil
 }
 
@@ -669,4 +671,14 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// sendable returns what http.ServeContent should read a blob from: the
+// blob's own file when the blob store offers it, so that the kernel sends
+// it (sendfile), else the reader itself.
+func sendable(rd packages.BlobReader) io.ReadSeeker {
+	if f, ok := rd.(interface{ File() *os.File }); ok {
+		return f.File()
+	}
+	return rd
 }

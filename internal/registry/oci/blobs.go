@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -105,7 +106,7 @@ func (h *handler) getBlob(w http.ResponseWriter, r *http.Request, name Name, d s
 	hdr.Set("ETag", `"`+d+`"`)
 	// ServeContent answers ranges (206, 416), conditional requests and
 	// HEAD, streaming from the blob store.
-	http.ServeContent(w, r, "", time.Time{}, rd)
+	http.ServeContent(w, r, "", time.Time{}, sendable(rd))
 	return nil
 }
 
@@ -544,4 +545,14 @@ func (h *handler) cancelUpload(w http.ResponseWriter, r *http.Request, name Name
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// sendable returns what http.ServeContent should read a blob from: the
+// blob's own file when the blob store offers it, so that the kernel sends
+// it (sendfile), else the reader itself.
+func sendable(rd packages.BlobReader) io.ReadSeeker {
+	if f, ok := rd.(interface{ File() *os.File }); ok {
+		return f.File()
+	}
+	return rd
 }

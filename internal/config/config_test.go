@@ -131,3 +131,15 @@ func TestEnvName(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func FuzzParseSize(f *testing.F) {
+	for _, s := range []string{"0", "4MiB", "10 GiB", "-1", "1.5GB", "99999999999999999999KiB"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := ParseSize(s)
+		if err == nil && n < 0 {
+			t.Fatalf("ParseSize(%q) = %d", s, n)
+		}
+	})
+}

@@ -5,22 +5,27 @@ import (
 	"encoding/json"
 	"fmt"
 	"mime"
+
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// Manifest media types.
+// Manifest media types: the OCI ones from the image spec, Docker's (which
+// the image spec does not name) here.
 const (
-	MediaTypeOCIManifest         = "application/vnd.oci.image.manifest.v1+json"
-	MediaTypeOCIIndex            = "application/vnd.oci.image.index.v1+json"
-	MediaTypeDockerManifest      = "application/vnd.docker.distribution.manifest.v2+json"
-	MediaTypeDockerManifestList  = "application/vnd.docker.distribution.manifest.list.v2+json"
-	mediaTypeOCIEmpty            = "application/vnd.oci.empty.v1+json"
-	mediaTypeDockerForeignLayer  = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+	MediaTypeOCIManifest        = v1.MediaTypeImageManifest
+	MediaTypeOCIIndex           = v1.MediaTypeImageIndex
+	MediaTypeDockerManifest     = "application/vnd.docker.distribution.manifest.v2+json"
+	MediaTypeDockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
+	mediaTypeOCIEmpty           = v1.MediaTypeEmptyJSON
+	mediaTypeDockerForeignLayer = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+	// The image spec deprecates non-distributable layers but registries
+	// still meet them.
 	mediaTypeOCINondistributable = "application/vnd.oci.image.layer.nondistributable.v1.tar"
 )
 
 // annotationSource is the annotation (and label) that links an image to a
 // repository.
-const annotationSource = "org.opencontainers.image.source"
+const annotationSource = v1.AnnotationSource
 
 // Descriptor points at content by digest.
 type Descriptor struct {

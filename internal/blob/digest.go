@@ -1,6 +1,6 @@
-// Package blob holds what every blob store implementation shares: digest
-// parsing and formatting, and Open, which picks an implementation from a
-// URL.
+// Package blob holds what every blob store implementation and every front
+// shares: digest parsing and formatting. The implementations live in
+// subpackages; blobstore.Open picks one from a URL.
 package blob
 
 import (

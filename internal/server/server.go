@@ -18,7 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/packhub/packhub/internal/blob"
+	"github.com/packhub/packhub/internal/blob/blobstore"
 	"github.com/packhub/packhub/internal/config"
 	"github.com/packhub/packhub/internal/jobs"
 	"github.com/packhub/packhub/internal/packages"
@@ -53,7 +53,7 @@ func OpenStorage(ctx context.Context, cfg config.Config, logger *slog.Logger) (*
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	blobs, err := blob.Open(ctx, cfg.BlobStore)
+	blobs, err := blobstore.Open(ctx, cfg.BlobStore)
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("open blob store: %w", err)

@@ -1,4 +1,4 @@
-package blob_test
+package blobstore_test
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/packhub/packhub/internal/blob"
+	"github.com/packhub/packhub/internal/blob/blobstore"
 	"github.com/packhub/packhub/internal/blob/fileblob"
 )
 
@@ -28,7 +29,7 @@ func TestOpenFile(t *testing.T) {
 		{filepath.Join(dir, "plain"), filepath.Join(dir, "plain")},
 		{rel, filepath.Join(dir, "rel")},
 	} {
-		s, err := blob.Open(t.Context(), tc.url)
+		s, err := blobstore.Open(t.Context(), tc.url)
 		if err != nil {
 			t.Fatalf("Open(%q): %v", tc.url, err)
 		}
@@ -66,7 +67,7 @@ func TestOpenErrors(t *testing.T) {
 		{"file:///x?y=1", "no user, query or fragment"},
 		{"file://", "file:///absolute/path"},
 	} {
-		s, err := blob.Open(t.Context(), tc.url)
+		s, err := blobstore.Open(t.Context(), tc.url)
 		if err == nil {
 			t.Fatalf("Open(%q) = %T, want an error", tc.url, s)
 		}

@@ -1,4 +1,6 @@
-package blob
+// Package blobstore opens the blob store a URL names, choosing the
+// implementation by its scheme.
+package blobstore
 
 import (
 	"context"

@@ -38,8 +38,14 @@ func (s *Service) Purge(ctx context.Context, dryRun bool) (*PurgeReport, error) 
 	}
 	now := s.now()
 	cutoff := now.Add(-s.opts.RestoreWindow)
+	// A real run deletes what it lists, batch by batch; a dry run deletes
+	// nothing, so it lists everything at once.
+	batch := purgeBatch
+	if dryRun {
+		batch = 0
+	}
 	for {
-		pkgs, err := s.store.ListPurgeablePackages(ctx, cutoff, purgeBatch)
+		pkgs, err := s.store.ListPurgeablePackages(ctx, cutoff, batch)
 		if err != nil {
 			return rep, fmt.Errorf("list purgeable packages: %w", err)
 		}
@@ -55,7 +61,7 @@ func (s *Service) Purge(ctx context.Context, dryRun bool) (*PurgeReport, error) 
 		}
 	}
 	for {
-		vs, err := s.store.ListPurgeableVersions(ctx, cutoff, purgeBatch)
+		vs, err := s.store.ListPurgeableVersions(ctx, cutoff, batch)
 		if err != nil {
 			return rep, fmt.Errorf("list purgeable versions: %w", err)
 		}
@@ -86,7 +92,7 @@ func (s *Service) Purge(ctx context.Context, dryRun bool) (*PurgeReport, error) 
 	}
 	graceCutoff := now.Add(-s.opts.BlobGracePeriod)
 	for {
-		blobs, err := s.store.UnreferencedBlobs(ctx, graceCutoff, purgeBatch)
+		blobs, err := s.store.UnreferencedBlobs(ctx, graceCutoff, batch)
 		if err != nil {
 			return rep, fmt.Errorf("list unreferenced blobs: %w", err)
 		}

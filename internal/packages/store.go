@@ -88,7 +88,8 @@ type Store interface {
 	// whether it did. Garbage collection deletes the bytes only then.
 	ForgetBlob(ctx context.Context, digest string, olderThan time.Time) (bool, error)
 
-	// Purge: soft-deleted packages and versions deleted before cutoff.
+	// Purge: soft-deleted packages and versions deleted before cutoff,
+	// at most limit (limit <= 0: all).
 	ListPurgeablePackages(ctx context.Context, cutoff time.Time, limit int) ([]Package, error)
 	ListPurgeableVersions(ctx context.Context, cutoff time.Time, limit int) ([]Version, error)
 

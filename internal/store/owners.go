@@ -170,24 +170,42 @@ func (s *DB) GetRepositoryByID(ctx context.Context, id int64) (*packages.Reposit
 
 // SetCollaborator sets a user's role on a repository; NoRole removes it.
 func (s *DB) SetCollaborator(ctx context.Context, repoID, userID int64, role packages.Role) error {
-	if role == packages.NoRole {
-		_, err := s.exec(ctx, `DELETE FROM repo_collaborators WHERE repo_id = ? AND user_id = ?`, repoID, userID)
-		return s.fail("remove collaborator", err)
-	}
-	_, err := s.exec(ctx, `INSERT INTO repo_collaborators (repo_id, user_id, role) VALUES (?, ?, ?)
-		ON CONFLICT (repo_id, user_id) DO UPDATE SET role = excluded.role`, repoID, userID, role.String())
-	return s.fail("set collaborator", err)
+	return s.setRole(ctx, collaborators, repoID, userID, role)
 }
 
 // GetCollaboratorRole returns a user's role on a repository, NoRole if none.
 func (s *DB) GetCollaboratorRole(ctx context.Context, repoID, userID int64) (packages.Role, error) {
+	return s.getRole(ctx, collaborators, repoID, userID)
+}
+
+// roleTable names a table of (subject, user) -> role grants.
+type roleTable struct{ table, subject, what string }
+
+var (
+	collaborators = roleTable{"repo_collaborators", "repo_id", "collaborator role"}
+	packageAccess = roleTable{"package_access", "package_id", "package access"}
+)
+
+// setRole grants a user a role on a subject of rt; NoRole removes it.
+func (s *DB) setRole(ctx context.Context, rt roleTable, subjectID, userID int64, role packages.Role) error {
+	if role == packages.NoRole {
+		_, err := s.exec(ctx, `DELETE FROM `+rt.table+` WHERE `+rt.subject+` = ? AND user_id = ?`, subjectID, userID)
+		return s.fail("remove "+rt.what, err)
+	}
+	_, err := s.exec(ctx, `INSERT INTO `+rt.table+` (`+rt.subject+`, user_id, role) VALUES (?, ?, ?)
+		ON CONFLICT (`+rt.subject+`, user_id) DO UPDATE SET role = excluded.role`, subjectID, userID, role.String())
+	return s.fail("set "+rt.what, err)
+}
+
+// getRole returns a user's role on a subject of rt, NoRole if none.
+func (s *DB) getRole(ctx context.Context, rt roleTable, subjectID, userID int64) (packages.Role, error) {
 	var role string
-	err := s.queryRow(ctx, `SELECT role FROM repo_collaborators WHERE repo_id = ? AND user_id = ?`, repoID, userID).Scan(&role)
+	err := s.queryRow(ctx, `SELECT role FROM `+rt.table+` WHERE `+rt.subject+` = ? AND user_id = ?`, subjectID, userID).Scan(&role)
 	if errors.Is(err, sql.ErrNoRows) {
 		return packages.NoRole, nil
 	}
 	if err != nil {
-		return packages.NoRole, s.fail("get collaborator role", err)
+		return packages.NoRole, s.fail("get "+rt.what, err)
 	}
 	return roleOf(role), nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -224,27 +223,13 @@ func (s *DB) HardDeletePackage(ctx context.Context, id int64) error {
 
 // SetPackageAccess grants a user a role on a package; NoRole revokes it.
 func (s *DB) SetPackageAccess(ctx context.Context, packageID, userID int64, role packages.Role) error {
-	if role == packages.NoRole {
-		_, err := s.exec(ctx, `DELETE FROM package_access WHERE package_id = ? AND user_id = ?`, packageID, userID)
-		return s.fail("revoke package access", err)
-	}
-	_, err := s.exec(ctx, `INSERT INTO package_access (package_id, user_id, role) VALUES (?, ?, ?)
-		ON CONFLICT (package_id, user_id) DO UPDATE SET role = excluded.role`, packageID, userID, role.String())
-	return s.fail("set package access", err)
+	return s.setRole(ctx, packageAccess, packageID, userID, role)
 }
 
 // GetPackageAccess returns a user's granted role on a package, NoRole if
 // none.
 func (s *DB) GetPackageAccess(ctx context.Context, packageID, userID int64) (packages.Role, error) {
-	var role string
-	err := s.queryRow(ctx, `SELECT role FROM package_access WHERE package_id = ? AND user_id = ?`, packageID, userID).Scan(&role)
-	if errors.Is(err, sql.ErrNoRows) {
-		return packages.NoRole, nil
-	}
-	if err != nil {
-		return packages.NoRole, s.fail("get package access", err)
-	}
-	return roleOf(role), nil
+	return s.getRole(ctx, packageAccess, packageID, userID)
 }
 
 // Versions.

@@ -106,7 +106,33 @@ func (s *Service) resolve(ctx context.Context, st Store, a *Actor, ref PackageRe
 	if err := authorize(ctx, st, a, owner, pkg, op, via, ref.Scope); err != nil {
 		return nil, nil, err
 	}
+	if op != OpRead {
+		if pkg, err = lockFresh(ctx, st, pkg, state); err != nil {
+			return nil, nil, err
+		}
+	}
 	return owner, pkg, nil
+}
+
+// lockFresh locks a package's row for the rest of the transaction, where
+// the store can, and reads it again: what was read before the lock may
+// have changed, and a write based on it would undo another's.
+func lockFresh(ctx context.Context, st Store, pkg *Package, state State) (*Package, error) {
+	l, ok := st.(PackageLocker)
+	if !ok {
+		return pkg, nil
+	}
+	if err := l.LockPackage(ctx, pkg.ID); err != nil {
+		return nil, fmt.Errorf("lock package: %w", err)
+	}
+	fresh, err := st.GetPackageByID(ctx, pkg.ID)
+	if err != nil {
+		return nil, notFoundOr(err, MsgPackageNotFound)
+	}
+	if (fresh.DeletedAt == nil) != (state == Active) {
+		return nil, Errorf(KindNotFound, MsgPackageNotFound)
+	}
+	return fresh, nil
 }
 
 func (s *Service) info(ctx context.Context, st Store, owner *Owner, pkg *Package, repos map[int64]*PackageInfo) (*PackageInfo, error) {

@@ -79,6 +79,9 @@ func (s *Service) ensurePackage(ctx context.Context, tx Store, a *Actor, ref Pac
 		if err := authorize(ctx, tx, a, owner, pkg, OpWrite, ViaRegistry, AnyOwner); err != nil {
 			return nil, false, err
 		}
+		if pkg, err = lockFresh(ctx, tx, pkg, Active); err != nil {
+			return nil, false, err
+		}
 		if err := s.linkRepository(ctx, tx, owner, pkg, repository); err != nil {
 			return nil, false, err
 		}

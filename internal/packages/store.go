@@ -158,3 +158,11 @@ type Locker interface {
 	// another holder has it.
 	TryLock(ctx context.Context, name string) (unlock func(), ok bool, err error)
 }
+
+// PackageLocker is an optional power of a Store bound to a transaction:
+// locking a package's row until the transaction ends, so that concurrent
+// writes to one package (a publish and a delete, two version deletes) run
+// one after the other. SQLite serialises every write transaction already.
+type PackageLocker interface {
+	LockPackage(ctx context.Context, id int64) error
+}

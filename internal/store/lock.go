@@ -44,3 +44,17 @@ func (s *DB) TryLock(ctx context.Context, name string) (unlock func(), ok bool, 
 		conn.Close()
 	}, true, nil
 }
+
+// LockPackage locks a package's row until the transaction ends. On SQLite,
+// and outside a transaction, it does nothing: SQLite runs one write
+// transaction at a time already.
+func (s *DB) LockPackage(ctx context.Context, id int64) error {
+	if s.d != dialectPostgres || s.tx == nil {
+		return nil
+	}
+	var got int64
+	if err := s.tx.QueryRowContext(ctx, `SELECT id FROM packages WHERE id = $1 FOR UPDATE`, id).Scan(&got); err != nil {
+		return s.fail("lock package", err)
+	}
+	return nil
+}

@@ -53,3 +53,11 @@ type Upload interface {
 	Cancel(ctx context.Context) error
 	Close() error
 }
+
+// BlobAgeDeleter is an optional power of a BlobStore: deleting a blob only
+// if it was last written, or put again, before a time. Garbage collection
+// uses it, where the store has it, so that a push racing the collection
+// keeps its bytes.
+type BlobAgeDeleter interface {
+	DeleteIfOlder(ctx context.Context, digest string, t time.Time) (bool, error)
+}

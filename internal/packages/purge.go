@@ -3,6 +3,7 @@ package packages
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // PurgeReport says what a purge removed, or with DryRun, would remove.
@@ -112,8 +113,14 @@ func (s *Service) Purge(ctx context.Context, dryRun bool) (*PurgeReport, error) 
 			if !forgot {
 				continue
 			}
-			if err := s.blobs.Delete(ctx, b.Digest); err != nil && !IsNotFound(err) {
+			deleted, err := s.deleteBlobBytes(ctx, b.Digest, graceCutoff)
+			if err != nil {
 				return rep, fmt.Errorf("delete blob %s: %w", b.Digest, err)
+			}
+			if !deleted {
+				// Put again since the listing: the next run adopts
+				// it, or the push records it.
+				continue
 			}
 			freed = append(freed, b)
 		}
@@ -130,4 +137,16 @@ func (s *Service) Purge(ctx context.Context, dryRun bool) (*PurgeReport, error) 
 		rep.Uploads = n
 	}
 	return rep, nil
+}
+
+// deleteBlobBytes deletes a blob's bytes, only if they were not written
+// since cutoff where the blob store can tell.
+func (s *Service) deleteBlobBytes(ctx context.Context, digest string, cutoff time.Time) (bool, error) {
+	if d, ok := s.blobs.(BlobAgeDeleter); ok {
+		return d.DeleteIfOlder(ctx, digest, cutoff)
+	}
+	if err := s.blobs.Delete(ctx, digest); err != nil && !IsNotFound(err) {
+		return false, err
+	}
+	return true, nil
 }

@@ -195,6 +195,34 @@ func (s *Store) Delete(ctx context.Context, d string) error {
 	return nil
 }
 
+// DeleteIfOlder deletes a blob only if it was last written, or put again,
+// before t; it reports whether it did. A Put of content already stored
+// touches the file, so garbage collection never deletes a blob a push just
+// relied on.
+func (s *Store) DeleteIfOlder(ctx context.Context, d string, t time.Time) (bool, error) {
+	h, err := parse(d)
+	if err != nil {
+		return false, err
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	fi, err := os.Stat(s.blobPath(h))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		return false, fmt.Errorf("fileblob: delete: %w", err)
+	}
+	if !fi.ModTime().Before(t) {
+		return false, nil
+	}
+	if err := os.Remove(s.blobPath(h)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, fmt.Errorf("fileblob: delete: %w", err)
+	}
+	return true, nil
+}
+
 // Walk calls fn for every stored blob. It stops at the first error from fn
 // and returns it unwrapped.
 func (s *Store) Walk(ctx context.Context, fn func(digest string, size int64) error) error {

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/packhub/packhub/internal/blob/fileblob"
 )
@@ -49,5 +51,34 @@ func TestResumeAfterRestartRehashes(t *testing.T) {
 	d, n, err := resumed.Commit(ctx, "")
 	if err != nil || d != want || n != 11 {
 		t.Fatalf("commit after restart: %s %d %v, want %s", d, n, err, want)
+	}
+}
+
+// TestDeleteIfOlder: a blob put again after the cutoff is kept.
+func TestDeleteIfOlder(t *testing.T) {
+	ctx := context.Background()
+	s, err := fileblob.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _, err := s.Put(ctx, strings.NewReader("bytes"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now().Add(-time.Hour)
+	if deleted, err := s.DeleteIfOlder(ctx, d, before); err != nil || deleted {
+		t.Fatalf("young blob: deleted=%v err=%v", deleted, err)
+	}
+	if _, err := s.Stat(ctx, d); err != nil {
+		t.Fatalf("young blob gone: %v", err)
+	}
+	if deleted, err := s.DeleteIfOlder(ctx, d, time.Now().Add(time.Hour)); err != nil || !deleted {
+		t.Fatalf("old blob: deleted=%v err=%v", deleted, err)
+	}
+	if _, err := s.Stat(ctx, d); err == nil {
+		t.Fatal("old blob still there")
+	}
+	if deleted, err := s.DeleteIfOlder(ctx, d, time.Now()); err != nil || deleted {
+		t.Fatalf("missing blob: deleted=%v err=%v", deleted, err)
 	}
 }

@@ -92,3 +92,25 @@ func TestPublishDoesNotUndoAConcurrentDelete(t *testing.T) {
 		}
 	})
 }
+
+// TestDeleteSeesDownloadsHeldInMemory: downloads counted in memory and not
+// yet written still count for the 5,000-downloads rule.
+func TestDeleteSeesDownloadsHeldInMemory(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, env *testenv.Env) {
+		env.User("octo")
+		tok := env.Token("octo", "read:packages,write:packages,delete:packages")
+		a := env.Actor(tok)
+		ref := packages.PackageRef{Owner: "octo", Type: packages.TypeNpm, Name: "popular"}
+		vs := env.Publish(tok, ref, "", "1.0.0", "2.0.0")
+		if err := env.Service.SetPackageVisibility(context.Background(), a, ref, packages.Public); err != nil {
+			t.Fatal(err)
+		}
+		for range 5001 {
+			env.Service.CountDownload(vs[0].PackageID, vs[0].ID)
+		}
+		err := env.Service.DeleteVersion(context.Background(), a, ref, vs[0].ID, packages.ViaREST)
+		if packages.PublicMessage(err, "") != packages.MsgTooManyDownloads {
+			t.Fatalf("delete of a version with 5001 downloads in memory: %v", err)
+		}
+	})
+}

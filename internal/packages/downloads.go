@@ -95,6 +95,15 @@ func (s *Service) FlushDownloads(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
+		// Keep the counts for the next flush rather than lose them.
+		d.mu.Lock()
+		if d.pending == nil {
+			d.pending = map[downloadKey]int64{}
+		}
+		for k, n := range batch {
+			d.pending[k] += n
+		}
+		d.mu.Unlock()
 		return fmt.Errorf("count downloads: %w", err)
 	}
 	return nil

@@ -39,6 +39,10 @@ func (s *Service) CanPublish(ctx context.Context, a *Actor, ref PackageRef, repo
 // other. The caller needs the rights DeleteVersion needs, and the download
 // limit still applies.
 func (s *Service) RegistryDeleteVersion(ctx context.Context, a *Actor, ref PackageRef, versionName string) error {
+	// The download rule must see the downloads still held in memory.
+	if err := s.FlushDownloads(ctx); err != nil {
+		return fmt.Errorf("count downloads: %w", err)
+	}
 	return s.store.WithTx(ctx, func(tx Store) error {
 		_, pkg, err := s.resolve(ctx, tx, a, ref, Active, OpDelete, ViaRegistry)
 		if err != nil {

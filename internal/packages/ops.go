@@ -345,6 +345,10 @@ func (s *Service) ListAllVersions(ctx context.Context, a *Actor, ref PackageRef)
 // DeletePackage soft-deletes a package: it vanishes from every front and
 // can be restored within the restore window.
 func (s *Service) DeletePackage(ctx context.Context, a *Actor, ref PackageRef, via Via) error {
+	// The download rule must see the downloads still held in memory.
+	if err := s.FlushDownloads(ctx); err != nil {
+		return fmt.Errorf("count downloads: %w", err)
+	}
 	return s.store.WithTx(ctx, func(tx Store) error {
 		_, pkg, err := s.resolve(ctx, tx, a, ref, Active, OpDelete, via)
 		if err != nil {
@@ -406,6 +410,10 @@ type deletedTags struct {
 // DeleteVersion soft-deletes one version of an active package and removes
 // its tags.
 func (s *Service) DeleteVersion(ctx context.Context, a *Actor, ref PackageRef, versionID int64, via Via) error {
+	// The download rule must see the downloads still held in memory.
+	if err := s.FlushDownloads(ctx); err != nil {
+		return fmt.Errorf("count downloads: %w", err)
+	}
 	return s.store.WithTx(ctx, func(tx Store) error {
 		_, pkg, err := s.resolve(ctx, tx, a, ref, Active, OpDelete, via)
 		if err != nil {

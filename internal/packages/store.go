@@ -118,8 +118,8 @@ type PackageFilter struct {
 // the reader is a member of; or the reader owns it or has a package_access
 // grant; or it is owned by an organization the reader administers. A
 // repository-scoped package (maven, docker) is also readable by its
-// repository's collaborators, and by members of the owning organization when
-// the repository is internal.
+// repository's collaborators, by anyone when the repository is public, and
+// by members of the owning organization when the repository is internal.
 type ReadableBy struct {
 	UserID int64 // 0: anonymous, public packages only
 	// OrgMemberOf lists organizations the reader is a member of: their

@@ -176,7 +176,8 @@ func (s *server) listPackages(scope packages.OwnerScope) func(*call) {
 		for i := range list {
 			out = append(out, c.packageJSON(&list[i]))
 		}
-		c.setLink(page, total)
+		// Link only to pages the window allows: page*per_page <= 10000.
+		c.setLink(page, min(total, maxPackageWindow/page.PerPage*page.PerPage))
 		c.ok(out)
 	}
 }

@@ -120,7 +120,8 @@ func packageWhere(f packages.PackageFilter) (string, []any) {
 		// Only repository-scoped packages take read access from their
 		// repository; granular ones only from their own grants.
 		repoScoped := "p.type IN ('" + string(packages.TypeMaven) + "', '" + string(packages.TypeDocker) + "')"
-		or := []string{"p.visibility = 'public'"}
+		or := []string{"p.visibility = 'public'",
+			repoScoped + " AND p.repository_id IN (SELECT r.id FROM repositories r WHERE r.visibility = 'public')"}
 		if len(rb.OrgMemberOf) > 0 {
 			in := placeholders(len(rb.OrgMemberOf))
 			or = append(or, "(p.visibility = 'internal' AND p.owner_id IN ("+in+"))")

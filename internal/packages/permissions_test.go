@@ -1,7 +1,9 @@
 package packages_test
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/packhub/packhub/internal/packages"
@@ -315,5 +317,44 @@ func TestCreatePackage(t *testing.T) {
 				})
 			}
 		})
+	})
+}
+
+// TestRepositoryScopedPackageStaysInItsRepository: a maven or docker
+// package belongs to the repository it was first published through; a
+// publish through another repository is refused, even by the owner.
+func TestRepositoryScopedPackageStaysInItsRepository(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, env *testenv.Env) {
+		env.User("octo")
+		env.Repo("octo/one", packages.Private)
+		env.Repo("octo/two", packages.Private)
+		tok := env.Token("octo", "read:packages,write:packages,repo")
+		ref := packages.PackageRef{Owner: "octo", Type: packages.TypeMaven, Name: "com.example.lib"}
+		env.Publish(tok, ref, "octo/one", "1.0.0")
+		d, n, err := env.Blobs.Put(context.Background(), strings.NewReader("jar"), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			repo string
+			want packages.Kind
+		}{
+			{"octo/two", packages.KindForbidden},
+			{"octo/none", packages.KindForbidden},
+		} {
+			_, err := env.Service.Publish(context.Background(), env.Actor(tok), packages.PublishRequest{
+				Package: ref, Version: "2.0.0", Repository: tc.repo,
+				Files: []packages.File{{Name: "lib.jar", Digest: d, Size: n}},
+			})
+			if packages.KindOf(err) != tc.want {
+				t.Fatalf("publish through %s: %v, want %v", tc.repo, err, tc.want)
+			}
+		}
+		if _, err := env.Service.Publish(context.Background(), env.Actor(tok), packages.PublishRequest{
+			Package: ref, Version: "2.0.0", Repository: "octo/one",
+			Files: []packages.File{{Name: "lib.jar", Digest: d, Size: n}},
+		}); err != nil {
+			t.Fatalf("publish through its own repository: %v", err)
+		}
 	})
 }

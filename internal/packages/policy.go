@@ -78,6 +78,12 @@ func requiredRole(op Op) Role {
 	return RoleAdmin
 }
 
+// CheckScopes returns nil when the actor's token carries every scope the
+// operation needs on the package type ("" for no type). Anonymous callers
+// get KindUnauthenticated. Fronts call it to refuse early, before reading a
+// large body; the service checks again.
+func CheckScopes(a *Actor, op Op, typ Type) error { return checkScopes(a, op, typ) }
+
 // checkScopes returns nil when the actor's token carries every scope the
 // operation needs. Anonymous callers get KindUnauthenticated.
 func checkScopes(a *Actor, op Op, typ Type) error {

@@ -82,6 +82,9 @@ func (s *Service) ensurePackage(ctx context.Context, tx Store, a *Actor, ref Pac
 		if pkg, err = lockFresh(ctx, tx, pkg, Active); err != nil {
 			return nil, false, err
 		}
+		if err := s.checkRepository(ctx, tx, owner, pkg, repository); err != nil {
+			return nil, false, err
+		}
 		if err := s.linkRepository(ctx, tx, owner, pkg, repository); err != nil {
 			return nil, false, err
 		}
@@ -181,6 +184,23 @@ func (s *Service) repositoryFor(ctx context.Context, tx Store, owner *Owner, rep
 		return nil, fmt.Errorf("repository: %w", err)
 	}
 	return r, nil
+}
+
+// checkRepository refuses to publish a repository-scoped package through
+// another repository than the one it belongs to: its permissions come from
+// that repository alone.
+func (s *Service) checkRepository(ctx context.Context, tx Store, owner *Owner, pkg *Package, repository string) error {
+	if pkg.Type.Granular() || repository == "" {
+		return nil
+	}
+	repo, err := s.repositoryFor(ctx, tx, owner, repository)
+	if err != nil {
+		return err
+	}
+	if repo == nil || repo.ID != pkg.RepositoryID {
+		return Errorf(KindForbidden, "The package %s belongs to another repository.", pkg.Name)
+	}
+	return nil
 }
 
 // linkRepository links an existing granular package to a repository the

@@ -113,11 +113,9 @@ func (rc *receiver) cancel() {
 // put handles PUT /{name}: a publish when the document carries a tarball,
 // else a revised packument (deprecate, unpublish of versions, dist-tags).
 func (h *handler) put(w http.ResponseWriter, r *http.Request, a *packages.Actor, n pkgName) error {
-	if a.Anonymous() {
-		return packages.Errorf(packages.KindUnauthenticated, packages.MsgRequiresAuthentication)
-	}
-	if !a.HasScope(packages.ScopeWritePackages) {
-		return packages.Errorf(packages.KindForbidden, "Your token has not been granted the required scopes to execute this request. The %s scope(s) are required.", packages.ScopeWritePackages)
+	// Refuse early, before reading what may be a large body.
+	if err := packages.CheckScopes(a, packages.OpWrite, packages.TypeNpm); err != nil {
+		return err
 	}
 	max := h.opts.MaxTarballSize
 	limit := (max+2)/3*4 + maxDocSize + 1<<20

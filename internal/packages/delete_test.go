@@ -97,11 +97,11 @@ func TestDeleteDownloadLimit(t *testing.T) {
 			bumpDownloads(t, env, vs[0].PackageID, vs[0].ID, 1)
 
 			wantMessage(t, env.Service.DeleteVersion(ctx, a, r, vs[0].ID, packages.ViaREST), packages.KindInvalid, packages.MsgTooManyDownloads)
-			wantMessage(t, env.Service.RegistryDeleteVersion(ctx, a, r, "1.0.0"), packages.KindInvalid, packages.MsgTooManyDownloads)
+			wantMessage(t, deleteByName(env, ctx, a, r, "1.0.0"), packages.KindInvalid, packages.MsgTooManyDownloads)
 			wantMessage(t, env.Service.DeletePackage(ctx, a, r, packages.ViaREST), packages.KindInvalid, packages.MsgTooManyDownloads)
 			// Other versions of the package are not held back.
 			must(t, env.Service.DeleteVersion(ctx, a, r, vs[1].ID, packages.ViaREST))
-			must(t, env.Service.RegistryDeleteVersion(ctx, a, r, "3.0.0"))
+			mustDeleteByName(t, env, ctx, a, r, "3.0.0")
 			if _, _, err := env.Service.GetVersionByName(ctx, a, r, "1.0.0", packages.ViaREST); err != nil {
 				t.Fatalf("popular version gone: %v", err)
 			}
@@ -110,7 +110,7 @@ func TestDeleteDownloadLimit(t *testing.T) {
 		t.Run("the limit is per version", func(t *testing.T) {
 			// A service with a small limit over the same stores: 12
 			// downloads in all, but no one version over 10.
-			svc := packages.NewService(env.Store, env.Blobs, packages.Options{DownloadLimit: 10, Now: env.Clock.Now})
+			svc := packages.NewService(env.Store, env.Blobs, packages.Options{Specs: packages.BuiltinSpecs(), DownloadLimit: 10, Now: env.Clock.Now})
 			r := ref("alice", packages.TypeNpm, "spread")
 			vs := env.Publish(tok, r, "alice/site", "1.0.0", "2.0.0")
 			bumpDownloads(t, env, vs[0].PackageID, vs[0].ID, 6)

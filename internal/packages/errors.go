@@ -103,9 +103,40 @@ var ErrConflict = &Error{Kind: KindConflict, Message: "already exists"}
 // Messages GitHub uses that more than one layer needs.
 const (
 	MsgPackageNotFound        = "Package not found."
+	MsgVersionNotFound        = "Version not found."
+	MsgTagNotFound            = "Tag not found."
+	MsgFileNotFound           = "File not found."
+	MsgBlobNotFound           = "Blob not found."
 	MsgRequiresAuthentication = "Requires authentication"
 	MsgBadCredentials         = "Bad credentials"
 	MsgLastVersion            = "You cannot delete the last version of a package. You must delete the package instead."
 	MsgLastTaggedVersion      = "You cannot delete the last tagged version of a package. You must delete the package instead."
 	MsgTooManyDownloads       = "Publicly visible package versions with more than 5000 downloads cannot be deleted. Contact GitHub support for further assistance."
 )
+
+// Sentinels for what a caller may branch on: errors.Is(err,
+// ErrVersionNotFound) tells a missing version from a missing package.
+// Each is of KindNotFound, with GitHub's message.
+var (
+	ErrPackageNotFound = &Error{Kind: KindNotFound, Message: MsgPackageNotFound}
+	ErrVersionNotFound = &Error{Kind: KindNotFound, Message: MsgVersionNotFound}
+	ErrTagNotFound     = &Error{Kind: KindNotFound, Message: MsgTagNotFound}
+	ErrFileNotFound    = &Error{Kind: KindNotFound, Message: MsgFileNotFound}
+	ErrBlobNotFound    = &Error{Kind: KindNotFound, Message: MsgBlobNotFound}
+)
+
+// notFound returns sentinel, keeping cause (when not nil) for the logs.
+func notFound(sentinel *Error, cause error) error {
+	if cause == nil {
+		return sentinel
+	}
+	return fmt.Errorf("%w: %w", sentinel, cause)
+}
+
+// notFoundAs turns a not-found err into sentinel and wraps anything else.
+func notFoundAs(err error, sentinel *Error) error {
+	if err == nil || IsNotFound(err) {
+		return notFound(sentinel, err)
+	}
+	return err
+}

@@ -165,3 +165,14 @@ func actions(t *testing.T, env *testenv.Env, packageID int64) []string {
 	}
 	return out
 }
+
+// deleteByName deletes versions by name, as a registry protocol does.
+func deleteByName(env *testenv.Env, ctx context.Context, a *packages.Actor, r packages.PackageRef, names ...string) error {
+	_, err := env.Service.DeleteVersionsByName(ctx, a, r, names...)
+	return err
+}
+
+func mustDeleteByName(t *testing.T, env *testenv.Env, ctx context.Context, a *packages.Actor, r packages.PackageRef, names ...string) {
+	t.Helper()
+	must(t, deleteByName(env, ctx, a, r, names...))
+}

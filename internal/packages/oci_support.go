@@ -30,39 +30,6 @@ func (s *Service) CanPublish(ctx context.Context, a *Actor, ref PackageRef, repo
 	return err
 }
 
-// RegistryDeleteVersion soft-deletes the active version named versionName
-// and removes its tags, as a registry protocol's delete (OCI: DELETE of a
-// manifest by digest) asks. Unlike DeleteVersion it does not refuse to
-// delete the last (tagged) version: registry clients delete manifests one
-// by one, and an OCI repository may hold no manifest, as after a push of
-// blobs alone. The package stays; the version can be restored like any
-// other. The caller needs the rights DeleteVersion needs, and the download
-// limit still applies.
-func (s *Service) RegistryDeleteVersion(ctx context.Context, a *Actor, ref PackageRef, versionName string) error {
-	// The download rule must see the downloads still held in memory.
-	if err := s.FlushDownloads(ctx); err != nil {
-		return fmt.Errorf("count downloads: %w", err)
-	}
-	return s.store.WithTx(ctx, func(tx Store) error {
-		_, pkg, err := s.resolve(ctx, tx, a, ref, Active, OpDelete, ViaRegistry)
-		if err != nil {
-			return err
-		}
-		v, err := tx.GetVersionByName(ctx, pkg.ID, versionName, Active)
-		if err != nil {
-			return notFoundOr(err, "Version not found.")
-		}
-		if pkg.Visibility == Public && v.DownloadCount > s.opts.DownloadLimit {
-			return Errorf(KindInvalid, MsgTooManyDownloads)
-		}
-		tags, err := tx.TagsByVersion(ctx, []int64{v.ID})
-		if err != nil {
-			return fmt.Errorf("tags: %w", err)
-		}
-		return s.softDeleteVersion(ctx, tx, a, pkg, v, tags[v.ID])
-	})
-}
-
 // BlobUnlinker is an optional power of a Store: forgetting that a package
 // may read a blob (the reverse of LinkBlob). Unlinking a blob that is not
 // linked is not an error.
@@ -94,7 +61,7 @@ func (s *Service) UnlinkBlob(ctx context.Context, a *Actor, ref PackageRef, dige
 			return fmt.Errorf("blob linked: %w", err)
 		}
 		if !linked {
-			return Errorf(KindNotFound, "Blob not found.")
+			return ErrBlobNotFound
 		}
 		return u.UnlinkBlob(ctx, pkg.ID, digest)
 	})

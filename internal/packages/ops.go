@@ -79,19 +79,19 @@ func (s *Service) resolve(ctx context.Context, st Store, a *Actor, ref PackageRe
 	if via == ViaREST {
 		// The REST API needs a token for everything, before anything is
 		// looked up.
-		if err := checkScopes(a, op, ref.Type); err != nil {
+		if err := s.checkScopes(a, op, ref.Type); err != nil {
 			return nil, nil, err
 		}
 	}
 	owner, err := resolveOwner(ctx, st, a, ref)
 	if err != nil {
 		if IsNotFound(err) {
-			return nil, nil, Wrap(KindNotFound, MsgPackageNotFound, err)
+			return nil, nil, notFound(ErrPackageNotFound, err)
 		}
 		return nil, nil, err
 	}
 	if !validPackageName(ref.Name) {
-		return nil, nil, Errorf(KindNotFound, MsgPackageNotFound)
+		return nil, nil, ErrPackageNotFound
 	}
 	pkg, err := st.GetPackage(ctx, owner.ID, ref.Type, ref.Name, state)
 	if err != nil {
@@ -99,11 +99,11 @@ func (s *Service) resolve(ctx context.Context, st Store, a *Actor, ref PackageRe
 			if via == ViaRegistry && a.Anonymous() && op != OpRead {
 				return nil, nil, Errorf(KindUnauthenticated, MsgRequiresAuthentication)
 			}
-			return nil, nil, Wrap(KindNotFound, MsgPackageNotFound, err)
+			return nil, nil, notFound(ErrPackageNotFound, err)
 		}
 		return nil, nil, fmt.Errorf("get package %s: %w", ref, err)
 	}
-	if err := authorize(ctx, st, a, owner, pkg, op, via, ref.Scope); err != nil {
+	if err := s.authorize(ctx, st, a, owner, pkg, op, via, ref.Scope); err != nil {
 		return nil, nil, err
 	}
 	if op != OpRead {
@@ -127,10 +127,10 @@ func lockFresh(ctx context.Context, st Store, pkg *Package, state State) (*Packa
 	}
 	fresh, err := st.GetPackageByID(ctx, pkg.ID)
 	if err != nil {
-		return nil, notFoundOr(err, MsgPackageNotFound)
+		return nil, notFoundAs(err, ErrPackageNotFound)
 	}
 	if (fresh.DeletedAt == nil) != (state == Active) {
-		return nil, Errorf(KindNotFound, MsgPackageNotFound)
+		return nil, ErrPackageNotFound
 	}
 	return fresh, nil
 }
@@ -185,21 +185,21 @@ type ListPackagesRequest struct {
 // ListPackages lists the packages of one owner that the caller may read,
 // with the total count for pagination.
 func (s *Service) ListPackages(ctx context.Context, a *Actor, req ListPackagesRequest) ([]PackageInfo, int, error) {
-	if err := checkScopes(a, OpRead, req.Type); err != nil {
+	if err := s.checkScopes(a, OpRead, req.Type); err != nil {
 		return nil, 0, err
 	}
 	owner, err := resolveOwner(ctx, s.store, a, PackageRef{Owner: req.Owner, Scope: req.Scope})
 	if err != nil {
 		return nil, 0, err
 	}
-	rb, err := readableBy(ctx, s.store, a, owner)
+	rb, err := s.readableBy(ctx, s.store, a, owner)
 	if err != nil {
 		return nil, 0, err
 	}
 	f := PackageFilter{OwnerID: owner.ID, Type: req.Type, State: Active, Readable: rb}
 	switch {
 	case req.Visibility == "":
-	case req.Visibility == Internal && req.Type != "" && !req.Type.Granular():
+	case req.Visibility == Internal && req.Type != "" && !s.specs.spec(req.Type).Granular():
 		// Internal is only a visibility of granular registries; for the
 		// others it filters like private.
 		f.Visibilities = []Visibility{Private, Internal}
@@ -284,7 +284,7 @@ func (s *Service) GetVersion(ctx context.Context, a *Actor, ref PackageRef, vers
 	}
 	v, err := s.store.GetVersion(ctx, pkg.ID, versionID)
 	if err != nil {
-		return nil, nil, notFoundOr(err, MsgPackageNotFound)
+		return nil, nil, notFoundAs(err, ErrPackageNotFound)
 	}
 	return s.versionView(ctx, owner, pkg, v)
 }
@@ -298,7 +298,7 @@ func (s *Service) GetVersionByName(ctx context.Context, a *Actor, ref PackageRef
 	}
 	v, err := s.store.GetVersionByName(ctx, pkg.ID, name, Active)
 	if err != nil {
-		return nil, nil, notFoundOr(err, "Version not found.")
+		return nil, nil, notFoundAs(err, ErrVersionNotFound)
 	}
 	return s.versionView(ctx, owner, pkg, v)
 }
@@ -349,41 +349,62 @@ func (s *Service) DeletePackage(ctx context.Context, a *Actor, ref PackageRef, v
 	if err := s.FlushDownloads(ctx); err != nil {
 		return fmt.Errorf("count downloads: %w", err)
 	}
-	return s.store.WithTx(ctx, func(tx Store) error {
+	var deleted *Package
+	err := s.store.WithTx(ctx, func(tx Store) error {
 		_, pkg, err := s.resolve(ctx, tx, a, ref, Active, OpDelete, via)
 		if err != nil {
 			return err
 		}
-		if pkg.Visibility == Public {
-			st, err := tx.VersionStats(ctx, pkg.ID)
-			if err != nil {
-				return fmt.Errorf("version stats: %w", err)
-			}
-			if st.MaxDownloads > s.opts.DownloadLimit {
-				return Errorf(KindInvalid, MsgTooManyDownloads)
-			}
-		}
-		now := s.now()
-		pkg.DeletedAt, pkg.DeletedBy, pkg.UpdatedAt = &now, a.UserID(), now
-		if err := tx.UpdatePackage(ctx, pkg); err != nil {
-			return fmt.Errorf("delete package: %w", err)
-		}
-		return tx.AddEvent(ctx, &Event{ActorID: a.UserID(), Action: ActionDeletePackage, PackageID: pkg.ID, CreatedAt: now})
+		deleted = pkg
+		return s.softDeletePackage(ctx, tx, a, pkg)
 	})
+	if err != nil {
+		return err
+	}
+	s.runHook(ctx, s.specs.spec(deleted.Type).Hooks.OnDelete, deleted, nil)
+	return nil
+}
+
+// softDeletePackage marks pkg deleted, unless the download rule keeps it.
+func (s *Service) softDeletePackage(ctx context.Context, tx Store, a *Actor, pkg *Package) error {
+	if pkg.Visibility == Public {
+		st, err := tx.VersionStats(ctx, pkg.ID)
+		if err != nil {
+			return fmt.Errorf("version stats: %w", err)
+		}
+		if st.MaxDownloads > s.opts.DownloadLimit {
+			return Errorf(KindInvalid, MsgTooManyDownloads)
+		}
+	}
+	now := s.now()
+	pkg.DeletedAt, pkg.DeletedBy, pkg.UpdatedAt = &now, a.UserID(), now
+	if err := tx.UpdatePackage(ctx, pkg); err != nil {
+		return fmt.Errorf("delete package: %w", err)
+	}
+	return tx.AddEvent(ctx, &Event{ActorID: a.UserID(), Action: ActionDeletePackage, PackageID: pkg.ID, CreatedAt: now})
+}
+
+// runHook calls a type's hook after a change committed.
+func (s *Service) runHook(ctx context.Context, hook func(context.Context, *Package, *Version), pkg *Package, v *Version) {
+	if hook != nil {
+		hook(ctx, pkg, v)
+	}
 }
 
 // RestorePackage brings back the most recently deleted package of that
 // name, if it was deleted within the restore window and the name has not
 // been taken again.
 func (s *Service) RestorePackage(ctx context.Context, a *Actor, ref PackageRef, via Via) error {
-	return s.store.WithTx(ctx, func(tx Store) error {
+	var restored *Package
+	err := s.store.WithTx(ctx, func(tx Store) error {
 		owner, pkg, err := s.resolve(ctx, tx, a, ref, Deleted, OpRestore, via)
 		if err != nil {
 			return err
 		}
+		restored = pkg
 		now := s.now()
 		if pkg.DeletedAt == nil || !pkg.DeletedAt.After(now.Add(-s.opts.RestoreWindow)) {
-			return Errorf(KindNotFound, MsgPackageNotFound)
+			return ErrPackageNotFound
 		}
 		if _, err := tx.GetPackage(ctx, owner.ID, pkg.Type, pkg.Name, Active); err == nil {
 			return Errorf(KindInvalid, "The package name has been taken by a new package. Delete the new package before restoring this one.")
@@ -399,6 +420,11 @@ func (s *Service) RestorePackage(ctx context.Context, a *Actor, ref PackageRef, 
 		}
 		return tx.AddEvent(ctx, &Event{ActorID: a.UserID(), Action: ActionRestorePackage, PackageID: pkg.ID, CreatedAt: now})
 	})
+	if err != nil {
+		return err
+	}
+	s.runHook(ctx, s.specs.spec(restored.Type).Hooks.OnRestore, restored, nil)
+	return nil
 }
 
 // deletedTags is what a version delete records of the tags it removed, so
@@ -408,41 +434,144 @@ type deletedTags struct {
 }
 
 // DeleteVersion soft-deletes one version of an active package and removes
-// its tags.
+// its tags, applying the type's last-version policy for the REST API.
 func (s *Service) DeleteVersion(ctx context.Context, a *Actor, ref PackageRef, versionID int64, via Via) error {
 	// The download rule must see the downloads still held in memory.
 	if err := s.FlushDownloads(ctx); err != nil {
 		return fmt.Errorf("count downloads: %w", err)
 	}
-	return s.store.WithTx(ctx, func(tx Store) error {
-		_, pkg, err := s.resolve(ctx, tx, a, ref, Active, OpDelete, via)
-		if err != nil {
+	var pkg *Package
+	var v *Version
+	err := s.store.WithTx(ctx, func(tx Store) error {
+		var err error
+		if _, pkg, err = s.resolve(ctx, tx, a, ref, Active, OpDelete, via); err != nil {
 			return err
 		}
-		v, err := tx.GetVersion(ctx, pkg.ID, versionID)
+		v, err = tx.GetVersion(ctx, pkg.ID, versionID)
 		if err != nil || v.DeletedAt != nil {
-			return notFoundOr(orNotFound(err), MsgPackageNotFound)
+			return notFoundAs(err, ErrPackageNotFound)
 		}
-		if pkg.Visibility == Public && v.DownloadCount > s.opts.DownloadLimit {
-			return Errorf(KindInvalid, MsgTooManyDownloads)
+		policy := s.specs.spec(pkg.Type).LastVersion
+		if policy == LastVersionDeletesPackage {
+			// Through the REST API a package goes only by its own delete.
+			policy = LastVersionRefused
 		}
-		tags, err := tx.TagsByVersion(ctx, []int64{v.ID})
-		if err != nil {
-			return fmt.Errorf("tags: %w", err)
-		}
-		st, err := tx.VersionStats(ctx, pkg.ID)
-		if err != nil {
-			return fmt.Errorf("version stats: %w", err)
-		}
-		if pkg.Type == TypeContainer || pkg.Type == TypeDocker {
-			if len(tags[v.ID]) > 0 && st.TaggedCount <= 1 {
-				return Errorf(KindInvalid, MsgLastTaggedVersion)
-			}
-		} else if st.Count <= 1 {
-			return Errorf(KindInvalid, MsgLastVersion)
-		}
-		return s.softDeleteVersion(ctx, tx, a, pkg, v, tags[v.ID])
+		_, err = s.deleteVersions(ctx, tx, a, pkg, []*Version{v}, policy)
+		return err
 	})
+	if err != nil {
+		return err
+	}
+	s.runHook(ctx, s.specs.spec(pkg.Type).Hooks.OnDelete, pkg, v)
+	return nil
+}
+
+// deleteVersions soft-deletes vs, versions of pkg, in one transaction,
+// applying a last-version policy to what is left. It reports whether the
+// policy deleted the whole package instead.
+func (s *Service) deleteVersions(ctx context.Context, tx Store, a *Actor, pkg *Package, vs []*Version, policy LastVersionPolicy) (packageDeleted bool, err error) {
+	ids := make([]int64, len(vs))
+	for i, v := range vs {
+		if pkg.Visibility == Public && v.DownloadCount > s.opts.DownloadLimit {
+			return false, Errorf(KindInvalid, MsgTooManyDownloads)
+		}
+		ids[i] = v.ID
+	}
+	tags, err := tx.TagsByVersion(ctx, ids)
+	if err != nil {
+		return false, fmt.Errorf("tags: %w", err)
+	}
+	st, err := tx.VersionStats(ctx, pkg.ID)
+	if err != nil {
+		return false, fmt.Errorf("version stats: %w", err)
+	}
+	left := st.Count - len(vs)
+	switch policy {
+	case LastVersionRefused:
+		if left < 1 {
+			return false, Errorf(KindInvalid, MsgLastVersion)
+		}
+	case LastTaggedVersionRefused:
+		tagged := 0
+		for _, v := range vs {
+			if len(tags[v.ID]) > 0 {
+				tagged++
+			}
+		}
+		if tagged > 0 && st.TaggedCount-tagged < 1 {
+			return false, Errorf(KindInvalid, MsgLastTaggedVersion)
+		}
+	case LastVersionDeletesPackage:
+		if left < 1 {
+			// The package goes with its versions, which come back with it.
+			return true, s.softDeletePackage(ctx, tx, a, pkg)
+		}
+	case LastVersionAllowed:
+	}
+	for _, v := range vs {
+		if err := s.softDeleteVersion(ctx, tx, a, pkg, v, tags[v.ID]); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// DeleteVersionsByName soft-deletes the named active versions of a
+// package in one transaction, as a registry protocol's delete asks (npm
+// unpublish, an OCI manifest DELETE, gem yank, nuget delete), applying the
+// type's registry last-version policy: refused, refused for the last
+// tagged version, deleting the whole package with its last version, or
+// allowed. Names are normalised by the type's spec; a name given twice
+// counts once. It reports whether the package was deleted. The caller
+// needs the rights DeleteVersion needs, and the download limit applies.
+func (s *Service) DeleteVersionsByName(ctx context.Context, a *Actor, ref PackageRef, names ...string) (packageDeleted bool, err error) {
+	if len(names) == 0 {
+		return false, Errorf(KindInvalid, "no version to delete")
+	}
+	// The download rule must see the downloads still held in memory.
+	if err := s.FlushDownloads(ctx); err != nil {
+		return false, fmt.Errorf("count downloads: %w", err)
+	}
+	sp := s.specs.spec(ref.Type)
+	var pkg *Package
+	var vs []*Version
+	err = s.store.WithTx(ctx, func(tx Store) error {
+		var err error
+		if _, pkg, err = s.resolve(ctx, tx, a, ref, Active, OpDelete, ViaRegistry); err != nil {
+			return err
+		}
+		seen := map[int64]bool{}
+		for _, name := range names {
+			canon, err := sp.Normalize(name)
+			if err != nil {
+				return ErrVersionNotFound
+			}
+			v, err := tx.GetVersionByName(ctx, pkg.ID, canon, Active)
+			if err != nil {
+				if IsNotFound(err) {
+					return ErrVersionNotFound
+				}
+				return fmt.Errorf("get version: %w", err)
+			}
+			if !seen[v.ID] {
+				seen[v.ID] = true
+				vs = append(vs, v)
+			}
+		}
+		packageDeleted, err = s.deleteVersions(ctx, tx, a, pkg, vs, sp.RegistryLastVersion)
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	if packageDeleted {
+		s.runHook(ctx, sp.Hooks.OnDelete, pkg, nil)
+	} else {
+		for _, v := range vs {
+			s.runHook(ctx, sp.Hooks.OnDelete, pkg, v)
+		}
+	}
+	return packageDeleted, nil
 }
 
 // softDeleteVersion marks v deleted, removes its tags and records them in
@@ -460,29 +589,24 @@ func (s *Service) softDeleteVersion(ctx context.Context, tx Store, a *Actor, pkg
 	return tx.AddEvent(ctx, &Event{ActorID: a.UserID(), Action: ActionDeleteVersion, PackageID: pkg.ID, VersionID: v.ID, Detail: string(detail), CreatedAt: now})
 }
 
-func orNotFound(err error) error {
-	if err == nil {
-		return ErrNotFound
-	}
-	return err
-}
-
 // RestoreVersion restores a deleted version of an active package within the
 // restore window, unless its name was published again; its tags come back
 // where no other version has taken them.
 func (s *Service) RestoreVersion(ctx context.Context, a *Actor, ref PackageRef, versionID int64, via Via) error {
-	return s.store.WithTx(ctx, func(tx Store) error {
-		_, pkg, err := s.resolve(ctx, tx, a, ref, Active, OpRestore, via)
-		if err != nil {
+	var pkg *Package
+	var v *Version
+	err := s.store.WithTx(ctx, func(tx Store) error {
+		var err error
+		if _, pkg, err = s.resolve(ctx, tx, a, ref, Active, OpRestore, via); err != nil {
 			return err
 		}
-		v, err := tx.GetVersion(ctx, pkg.ID, versionID)
+		v, err = tx.GetVersion(ctx, pkg.ID, versionID)
 		if err != nil {
-			return notFoundOr(err, MsgPackageNotFound)
+			return notFoundAs(err, ErrPackageNotFound)
 		}
 		now := s.now()
 		if v.DeletedAt == nil || !v.DeletedAt.After(now.Add(-s.opts.RestoreWindow)) {
-			return Errorf(KindNotFound, MsgPackageNotFound)
+			return ErrPackageNotFound
 		}
 		taken := Errorf(KindInvalid, "The version has been published again. Delete the new version before restoring this one.")
 		if _, err := tx.GetVersionByName(ctx, pkg.ID, v.Name, Active); err == nil {
@@ -502,6 +626,11 @@ func (s *Service) RestoreVersion(ctx context.Context, a *Actor, ref PackageRef, 
 		}
 		return tx.AddEvent(ctx, &Event{ActorID: a.UserID(), Action: ActionRestoreVersion, PackageID: pkg.ID, VersionID: v.ID, CreatedAt: now})
 	})
+	if err != nil {
+		return err
+	}
+	s.runHook(ctx, s.specs.spec(pkg.Type).Hooks.OnRestore, pkg, v)
+	return nil
 }
 
 // restoreTags puts back the tags the version's last delete removed, where
@@ -564,7 +693,7 @@ func (s *Service) SetPackageVisibility(ctx context.Context, a *Actor, ref Packag
 		if pkg.Visibility == Public && vis != Public {
 			return Errorf(KindInvalid, "A public package cannot be made private again.")
 		}
-		if vis == Internal && (owner.Type != OrgOwner || !pkg.Type.Granular()) {
+		if vis == Internal && (owner.Type != OrgOwner || !s.specs.spec(pkg.Type).Granular()) {
 			return Errorf(KindInvalid, "Only an organization's package in a registry with granular permissions can be internal.")
 		}
 		pkg.Visibility, pkg.UpdatedAt = vis, s.now()
@@ -574,7 +703,7 @@ func (s *Service) SetPackageVisibility(ctx context.Context, a *Actor, ref Packag
 
 // GrantPackageAccess gives a user a role on a package of a granular type.
 func (s *Service) GrantPackageAccess(ctx context.Context, a *Actor, ref PackageRef, userLogin string, role Role) error {
-	if !ref.Type.Granular() {
+	if !s.specs.spec(ref.Type).Granular() {
 		return Errorf(KindInvalid, "%s packages take their permissions from their repository", ref.Type)
 	}
 	return s.store.WithTx(ctx, func(tx Store) error {

@@ -307,7 +307,7 @@ func TestCreatePackage(t *testing.T) {
 			for i, c := range cases {
 				t.Run(fmt.Sprintf("%s/%s", c.user, c.pkg.Name), func(t *testing.T) {
 					repository := ""
-					if !c.pkg.Type.Granular() {
+					if sp, _ := env.Service.Spec(c.pkg.Type); !sp.Granular() {
 						repository = "alice/lib"
 					}
 					_, err := env.Service.Publish(ctx, w.actor(c.user, allScopes), packages.PublishRequest{

@@ -49,8 +49,12 @@ type PackageRef struct {
 func (r PackageRef) String() string { return fmt.Sprintf("%s/%s/%s", r.Owner, r.Type, r.Name) }
 
 // RequiredScopes returns the token scopes an operation on a package type
-// needs, as X-Accepted-OAuth-Scopes lists them.
-func RequiredScopes(op Op, typ Type) []string {
+// ("" for no type) needs, as X-Accepted-OAuth-Scopes lists them.
+func (s *Service) RequiredScopes(op Op, typ Type) []string {
+	return requiredScopes(op, typ != "" && !s.specs.spec(typ).Granular())
+}
+
+func requiredScopes(op Op, needsRepo bool) []string {
 	var s []string
 	switch op {
 	case OpRead:
@@ -62,7 +66,7 @@ func RequiredScopes(op Op, typ Type) []string {
 	case OpRestore:
 		s = []string{ScopeReadPackages, ScopeWritePackages}
 	}
-	if typ != "" && !typ.Granular() {
+	if needsRepo {
 		s = append(s, ScopeRepo)
 	}
 	return s
@@ -82,16 +86,16 @@ func requiredRole(op Op) Role {
 // operation needs on the package type ("" for no type). Anonymous callers
 // get KindUnauthenticated. Fronts call it to refuse early, before reading a
 // large body; the service checks again.
-func CheckScopes(a *Actor, op Op, typ Type) error { return checkScopes(a, op, typ) }
+func (s *Service) CheckScopes(a *Actor, op Op, typ Type) error { return s.checkScopes(a, op, typ) }
 
 // checkScopes returns nil when the actor's token carries every scope the
 // operation needs. Anonymous callers get KindUnauthenticated.
-func checkScopes(a *Actor, op Op, typ Type) error {
+func (s *Service) checkScopes(a *Actor, op Op, typ Type) error {
 	if a.Anonymous() {
 		return Errorf(KindUnauthenticated, MsgRequiresAuthentication)
 	}
 	var missing []string
-	for _, sc := range RequiredScopes(op, typ) {
+	for _, sc := range s.RequiredScopes(op, typ) {
 		if !a.HasScope(sc) {
 			missing = append(missing, sc)
 		}
@@ -109,13 +113,14 @@ type access struct {
 }
 
 // accessFor computes the caller's role on pkg, owned by owner.
-func accessFor(ctx context.Context, st Store, a *Actor, owner *Owner, pkg *Package) (access, error) {
+func (s *Service) accessFor(ctx context.Context, st Store, a *Actor, owner *Owner, pkg *Package) (access, error) {
+	granular := s.specs.spec(pkg.Type).Granular()
 	var acc access
 	if pkg.Visibility == Public {
 		acc.role = RoleRead
 	}
 	if a.Anonymous() {
-		if !pkg.Type.Granular() && pkg.RepositoryID != 0 {
+		if !granular && pkg.RepositoryID != 0 {
 			// Repository-scoped packages follow their repository.
 			repo, err := st.GetRepositoryByID(ctx, pkg.RepositoryID)
 			if err != nil && !IsNotFound(err) {
@@ -146,7 +151,7 @@ func accessFor(ctx context.Context, st Store, a *Actor, owner *Owner, pkg *Packa
 			acc.role = max(acc.role, RoleRead)
 		}
 	}
-	if pkg.Type.Granular() {
+	if granular {
 		g, err := st.GetPackageAccess(ctx, pkg.ID, uid)
 		if err != nil {
 			return acc, fmt.Errorf("package access: %w", err)
@@ -196,10 +201,10 @@ func repoRole(ctx context.Context, st Store, a *Actor, owner *Owner, repoID int6
 // authorize checks that a may perform op on pkg, returning the errors
 // GitHub gives: 401 without credentials where they are needed, 404 for what
 // the caller may not see, 403 for what it sees but may not do.
-func authorize(ctx context.Context, st Store, a *Actor, owner *Owner, pkg *Package, op Op, via Via, scope OwnerScope) error {
+func (s *Service) authorize(ctx context.Context, st Store, a *Actor, owner *Owner, pkg *Package, op Op, via Via, scope OwnerScope) error {
 	anonymousRead := via == ViaRegistry && op == OpRead
 	if !(anonymousRead && a.Anonymous()) {
-		if err := checkScopes(a, op, pkg.Type); err != nil {
+		if err := s.checkScopes(a, op, pkg.Type); err != nil {
 			// A registry read by a token without repo on a public
 			// package is still a read of a public package.
 			if !(anonymousRead && KindOf(err) == KindForbidden && pkg.Visibility == Public) {
@@ -207,7 +212,7 @@ func authorize(ctx context.Context, st Store, a *Actor, owner *Owner, pkg *Packa
 			}
 		}
 	}
-	acc, err := accessFor(ctx, st, a, owner, pkg)
+	acc, err := s.accessFor(ctx, st, a, owner, pkg)
 	if err != nil {
 		return err
 	}
@@ -217,7 +222,7 @@ func authorize(ctx context.Context, st Store, a *Actor, owner *Owner, pkg *Packa
 				return Errorf(KindUnauthenticated, MsgRequiresAuthentication)
 			}
 		}
-		return Errorf(KindNotFound, MsgPackageNotFound)
+		return ErrPackageNotFound
 	}
 	if acc.role < requiredRole(op) {
 		if a.Anonymous() {
@@ -245,14 +250,14 @@ func opVerb(op Op) string {
 
 // readableBy builds the listing filter for what a may read of owner's
 // packages; nil means everything.
-func readableBy(ctx context.Context, st Store, a *Actor, owner *Owner) (*ReadableBy, error) {
+func (s *Service) readableBy(ctx context.Context, st Store, a *Actor, owner *Owner) (*ReadableBy, error) {
 	if a.Anonymous() {
-		return &ReadableBy{}, nil
+		return &ReadableBy{RepositoryScoped: s.specs.RepositoryScoped()}, nil
 	}
 	if a.User.ID == owner.ID {
 		return nil, nil
 	}
-	rb := &ReadableBy{UserID: a.User.ID}
+	rb := &ReadableBy{UserID: a.User.ID, RepositoryScoped: s.specs.RepositoryScoped()}
 	if owner.Type == OrgOwner {
 		r, err := st.GetOrgRole(ctx, owner.ID, a.User.ID)
 		if err != nil {

@@ -61,7 +61,10 @@ func (s *Service) ensurePackage(ctx context.Context, tx Store, a *Actor, ref Pac
 	if a.Anonymous() {
 		return nil, false, Errorf(KindUnauthenticated, MsgRequiresAuthentication)
 	}
-	if err := checkScopes(a, OpWrite, ref.Type); err != nil {
+	if _, ok := s.specs.Get(ref.Type); !ok {
+		return nil, false, Errorf(KindInvalid, "package type %q is not known", ref.Type)
+	}
+	if err := s.checkScopes(a, OpWrite, ref.Type); err != nil {
 		return nil, false, err
 	}
 	if !validPackageName(ref.Name) {
@@ -76,7 +79,7 @@ func (s *Service) ensurePackage(ctx context.Context, tx Store, a *Actor, ref Pac
 	}
 	pkg, err := tx.GetPackage(ctx, owner.ID, ref.Type, ref.Name, Active)
 	if err == nil {
-		if err := authorize(ctx, tx, a, owner, pkg, OpWrite, ViaRegistry, AnyOwner); err != nil {
+		if err := s.authorize(ctx, tx, a, owner, pkg, OpWrite, ViaRegistry, AnyOwner); err != nil {
 			return nil, false, err
 		}
 		if pkg, err = lockFresh(ctx, tx, pkg, Active); err != nil {
@@ -112,7 +115,7 @@ func (s *Service) createPackage(ctx context.Context, tx Store, a *Actor, owner *
 	if err != nil {
 		return nil, err
 	}
-	if !ref.Type.Granular() {
+	if !s.specs.spec(ref.Type).Granular() {
 		// Repository-scoped: the repository decides who may publish.
 		if repo == nil {
 			return nil, Errorf(KindNotFound, "repository %q not found", repository)
@@ -150,7 +153,7 @@ func (s *Service) createPackage(ctx context.Context, tx Store, a *Actor, owner *
 		}
 		return nil, fmt.Errorf("create package: %w", err)
 	}
-	if ref.Type.Granular() && a.User.ID != owner.ID {
+	if s.specs.spec(ref.Type).Granular() && a.User.ID != owner.ID {
 		// The creator administers the package it made.
 		if err := tx.SetPackageAccess(ctx, pkg.ID, a.User.ID, RoleAdmin); err != nil {
 			return nil, fmt.Errorf("grant creator: %w", err)
@@ -190,7 +193,7 @@ func (s *Service) repositoryFor(ctx context.Context, tx Store, owner *Owner, rep
 // another repository than the one it belongs to: its permissions come from
 // that repository alone.
 func (s *Service) checkRepository(ctx context.Context, tx Store, owner *Owner, pkg *Package, repository string) error {
-	if pkg.Type.Granular() || repository == "" {
+	if s.specs.spec(pkg.Type).Granular() || repository == "" {
 		return nil
 	}
 	repo, err := s.repositoryFor(ctx, tx, owner, repository)
@@ -206,7 +209,7 @@ func (s *Service) checkRepository(ctx context.Context, tx Store, owner *Owner, p
 // linkRepository links an existing granular package to a repository the
 // first time one is named.
 func (s *Service) linkRepository(ctx context.Context, tx Store, owner *Owner, pkg *Package, repository string) error {
-	if pkg.RepositoryID != 0 || repository == "" || !pkg.Type.Granular() {
+	if pkg.RepositoryID != 0 || repository == "" || !s.specs.spec(pkg.Type).Granular() {
 		return nil
 	}
 	repo, err := s.repositoryFor(ctx, tx, owner, repository)
@@ -313,7 +316,7 @@ func (s *Service) UpdateVersionMetadata(ctx context.Context, a *Actor, ref Packa
 		}
 		v, err := tx.GetVersionByName(ctx, pkg.ID, versionName, Active)
 		if err != nil {
-			return notFoundOr(err, "Version not found.")
+			return notFoundAs(err, ErrVersionNotFound)
 		}
 		v.Metadata, v.UpdatedAt = metadata, s.now()
 		return tx.UpdateVersion(ctx, v)
@@ -333,7 +336,7 @@ func (s *Service) SetTag(ctx context.Context, a *Actor, ref PackageRef, tag, ver
 		}
 		v, err := tx.GetVersionByName(ctx, pkg.ID, versionName, Active)
 		if err != nil {
-			return notFoundOr(err, "Version not found.")
+			return notFoundAs(err, ErrVersionNotFound)
 		}
 		return tx.SetTag(ctx, pkg.ID, tag, v.ID)
 	})
@@ -348,7 +351,7 @@ func (s *Service) DeleteTag(ctx context.Context, a *Actor, ref PackageRef, tag s
 			return err
 		}
 		if _, err := tx.GetTag(ctx, pkg.ID, tag); err != nil {
-			return notFoundOr(err, "Tag not found.")
+			return notFoundAs(err, ErrTagNotFound)
 		}
 		return tx.DeleteTag(ctx, pkg.ID, tag)
 	})
@@ -362,11 +365,11 @@ func (s *Service) ResolveTag(ctx context.Context, a *Actor, ref PackageRef, tag 
 	}
 	t, err := s.store.GetTag(ctx, pkg.ID, tag)
 	if err != nil {
-		return nil, nil, notFoundOr(err, "Tag not found.")
+		return nil, nil, notFoundAs(err, ErrTagNotFound)
 	}
 	v, err := s.store.GetVersion(ctx, pkg.ID, t.VersionID)
 	if err != nil || v.DeletedAt != nil {
-		return nil, nil, notFoundOr(orNotFound(err), "Tag not found.")
+		return nil, nil, notFoundAs(err, ErrTagNotFound)
 	}
 	return s.versionView(ctx, owner, pkg, v)
 }
@@ -394,7 +397,7 @@ func (s *Service) Files(ctx context.Context, versionID int64) ([]File, error) {
 func (s *Service) File(ctx context.Context, versionID int64, name string) (*File, error) {
 	f, err := s.store.GetFile(ctx, versionID, name)
 	if err != nil {
-		return nil, notFoundOr(err, "File not found.")
+		return nil, notFoundAs(err, ErrFileNotFound)
 	}
 	return f, nil
 }
@@ -428,9 +431,9 @@ func (s *Service) Referrers(ctx context.Context, packageID int64, digest string)
 func (s *Service) SearchPackages(ctx context.Context, a *Actor, typ Type, text string, page Page) ([]PackageInfo, int, error) {
 	f := PackageFilter{Type: typ, State: Active, NameContains: text}
 	if a.Anonymous() {
-		f.Readable = &ReadableBy{}
+		f.Readable = &ReadableBy{RepositoryScoped: s.specs.RepositoryScoped()}
 	} else {
-		rb := &ReadableBy{UserID: a.User.ID, OrgAdminOf: []int64{a.User.ID}}
+		rb := &ReadableBy{UserID: a.User.ID, OrgAdminOf: []int64{a.User.ID}, RepositoryScoped: s.specs.RepositoryScoped()}
 		orgs, err := s.memberships(ctx, a)
 		if err != nil {
 			return nil, 0, err

@@ -131,13 +131,13 @@ func (s *Service) RegistryManifest(ctx context.Context, a *Actor, ref PackageRef
 	v := row.Version
 	if byDigest {
 		if v == nil {
-			return nil, nil, nil, Wrap(KindNotFound, "Version not found.", ErrNotFound)
+			return nil, nil, nil, ErrVersionNotFound
 		}
 	} else if row.Tag == nil || v == nil || v.DeletedAt != nil {
-		return nil, nil, nil, Wrap(KindNotFound, "Tag not found.", ErrNotFound)
+		return nil, nil, nil, ErrTagNotFound
 	}
 	if row.File == nil {
-		return nil, nil, nil, Wrap(KindNotFound, "File not found.", ErrNotFound)
+		return nil, nil, nil, ErrFileNotFound
 	}
 	pi, err := s.info(ctx, s.store, owner, pkg, nil)
 	if err != nil {

@@ -70,7 +70,7 @@ func TestRegistryReads(t *testing.T) {
 		wantMessage(t, err, packages.KindNotFound, packages.MsgPackageNotFound)
 
 		// A deleted version is gone at once.
-		must(t, env.Service.RegistryDeleteVersion(ctx, a, r, "sha256:2"))
+		mustDeleteByName(t, env, ctx, a, r, "sha256:2")
 		_, _, _, err = env.Service.RegistryManifest(ctx, a, r, "latest", false, "file")
 		wantKind(t, err, packages.KindNotFound)
 

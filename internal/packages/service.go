@@ -29,6 +29,8 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives the service's logs. Default slog.Default().
 	Logger *slog.Logger
+	// Specs are the package types the service knows. Required.
+	Specs *Specs
 }
 
 // Service enforces GitHub Packages' rules over a metadata store and a blob
@@ -37,12 +39,17 @@ type Service struct {
 	store Store
 	blobs BlobStore
 	opts  Options
+	specs *Specs
 
 	downloads downloadCounter // see CountDownload
 }
 
-// NewService returns a Service over store and blobs.
+// NewService returns a Service over store and blobs, for the package types
+// opts.Specs describes.
 func NewService(store Store, blobs BlobStore, opts Options) *Service {
+	if opts.Specs == nil {
+		panic("packages.NewService: Options.Specs is required")
+	}
 	if opts.RestoreWindow <= 0 {
 		opts.RestoreWindow = 30 * 24 * time.Hour
 	}
@@ -61,8 +68,15 @@ func NewService(store Store, blobs BlobStore, opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Service{store: store, blobs: blobs, opts: opts}
+	return &Service{store: store, blobs: blobs, opts: opts, specs: opts.Specs}
 }
+
+// Specs returns the package types the service knows.
+func (s *Service) Specs() *Specs { return s.specs }
+
+// Spec returns the spec of a type; ok is false for a type the service does
+// not know.
+func (s *Service) Spec(t Type) (*Spec, bool) { return s.specs.Get(t) }
 
 // Blobs returns the blob store, for fronts that stream bytes.
 func (s *Service) Blobs() BlobStore { return s.blobs }
@@ -111,7 +125,7 @@ func (s *Service) CreateOrg(ctx context.Context, login, adminLogin string) (*Own
 		if err != nil {
 			return err
 		}
-		txs := &Service{store: tx, blobs: s.blobs, opts: s.opts}
+		txs := &Service{store: tx, blobs: s.blobs, opts: s.opts, specs: s.specs}
 		org, err = txs.createOwner(ctx, login, OrgOwner, false)
 		if err != nil {
 			return err

@@ -117,7 +117,7 @@ type PackageFilter struct {
 // readable when it is public; or internal and its owner is an organization
 // the reader is a member of; or the reader owns it or has a package_access
 // grant; or it is owned by an organization the reader administers. A
-// repository-scoped package (maven, docker) is also readable by its
+// package of a RepositoryScoped type is also readable by its
 // repository's collaborators, by anyone when the repository is public, and
 // by members of the owning organization when the repository is internal.
 type ReadableBy struct {
@@ -128,6 +128,9 @@ type ReadableBy struct {
 	OrgMemberOf []int64
 	// OrgAdminOf lists organizations whose every package the reader may read.
 	OrgAdminOf []int64
+	// RepositoryScoped lists the package types whose packages take read
+	// access from their repository.
+	RepositoryScoped []Type
 }
 
 // VersionFilter selects versions for ListVersions, newest first (id

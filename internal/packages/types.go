@@ -11,7 +11,7 @@ import (
 // Type is a package ecosystem, as named by GitHub's REST API.
 type Type string
 
-// The six package types GitHub's REST API knows.
+// The six package types GitHub's REST API knows; BuiltinSpecs describes them.
 const (
 	TypeNpm       Type = "npm"
 	TypeMaven     Type = "maven"
@@ -20,29 +20,6 @@ const (
 	TypeNuGet     Type = "nuget"
 	TypeContainer Type = "container"
 )
-
-// Types lists every package type, in the order of GitHub's enum.
-var Types = []Type{TypeNpm, TypeMaven, TypeRubyGems, TypeDocker, TypeNuGet, TypeContainer}
-
-// ParseType returns the Type named s and whether s names one.
-func ParseType(s string) (Type, bool) {
-	for _, t := range Types {
-		if string(t) == s {
-			return t, true
-		}
-	}
-	return "", false
-}
-
-// Granular reports whether the type supports granular (per-package)
-// permissions. The others inherit permissions from a repository.
-func (t Type) Granular() bool {
-	switch t {
-	case TypeContainer, TypeNpm, TypeNuGet, TypeRubyGems:
-		return true
-	}
-	return false
-}
 
 // Visibility of a package or repository.
 type Visibility string

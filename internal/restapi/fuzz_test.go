@@ -24,7 +24,7 @@ func FuzzRoutes(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	svc := packages.NewService(st, blobs, packages.Options{})
+	svc := packages.NewService(st, blobs, packages.Options{Specs: packages.BuiltinSpecs()})
 	if _, err := svc.CreateUser(ctx, "alice", false); err != nil {
 		f.Fatal(err)
 	}

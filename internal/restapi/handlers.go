@@ -81,7 +81,20 @@ func (s *server) routes() []route {
 // ---- Parameters ----------------------------------------------------------
 
 // msgInvalidType answers a package_type outside GitHub's enum.
-const msgInvalidType = "Invalid package_type: must be one of npm, maven, rubygems, docker, nuget, container."
+// msgInvalidType is GitHub's message for a package_type outside the enum;
+// the enum is the service's set of types.
+func (c *call) msgInvalidType() string {
+	return "Invalid package_type: must be one of " + c.typeList() + "."
+}
+
+func (c *call) typeList() string {
+	types := c.s.svc.Specs().Types()
+	names := make([]string, len(types))
+	for i, t := range types {
+		names[i] = string(t)
+	}
+	return strings.Join(names, ", ")
+}
 
 // ownerParam is the owner login a path names; "" for /user.
 func (c *call) ownerParam(scope packages.OwnerScope) string {
@@ -99,10 +112,10 @@ func (c *call) ownerParam(scope packages.OwnerScope) string {
 // client sent a value the API does not accept, which is not the same as
 // asking for a package that does not exist.
 func (c *call) packageRef(scope packages.OwnerScope, op packages.Op) (packages.PackageRef, bool) {
-	typ, ok := packages.ParseType(c.r.PathValue("package_type"))
+	typ, ok := c.s.svc.Specs().Parse(c.r.PathValue("package_type"))
 	c.acceptScopes(op, typ)
 	if !ok {
-		c.badRequest(msgInvalidType)
+		c.badRequest(c.msgInvalidType())
 		return packages.PackageRef{}, false
 	}
 	return packages.PackageRef{
@@ -139,14 +152,14 @@ func (c *call) versionID() (int64, bool) {
 func (s *server) listPackages(scope packages.OwnerScope) func(*call) {
 	return func(c *call) {
 		q := c.r.URL.Query()
-		typ, ok := packages.ParseType(q.Get("package_type"))
+		typ, ok := c.s.svc.Specs().Parse(q.Get("package_type"))
 		c.acceptScopes(packages.OpRead, typ)
 		if !ok {
 			if q.Get("package_type") == "" {
-				c.badRequest("The package_type parameter is required: one of npm, maven, rubygems, docker, nuget, container.")
+				c.badRequest("The package_type parameter is required: one of " + c.typeList() + ".")
 				return
 			}
-			c.badRequest(msgInvalidType)
+			c.badRequest(c.msgInvalidType())
 			return
 		}
 		var vis packages.Visibility
@@ -279,7 +292,8 @@ func (s *server) getVersion(scope packages.OwnerScope) func(*call) {
 			c.fail(err)
 			return
 		}
-		c.ok(versionJSONOf(pi, c.links().packageURLs(pi), v))
+		spec := c.spec(pi.Type)
+		c.ok(versionJSONOf(pi, spec, c.links().packageURLs(pi, spec), v))
 	}
 }
 

@@ -250,7 +250,7 @@ func TestOperations(t *testing.T) {
 			id := vs[len(vs)-1].ID
 			r := w.do("DELETE", fmt.Sprintf("%s/versions/%d", p, id), token)
 			r.expect(t, "delete version", 204)
-			if r.header.Get("X-Accepted-OAuth-Scopes") != strings.Join(packages.RequiredScopes(packages.OpDelete, ref.Type), ", ") {
+			if r.header.Get("X-Accepted-OAuth-Scopes") != strings.Join(w.env.Service.RequiredScopes(packages.OpDelete, ref.Type), ", ") {
 				t.Errorf("delete: X-Accepted-OAuth-Scopes %q", r.header.Get("X-Accepted-OAuth-Scopes"))
 			}
 			r = w.do("GET", fmt.Sprintf("%s/versions/%d", p, id), token)

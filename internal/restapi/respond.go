@@ -163,7 +163,7 @@ func (c *call) fail(err error) {
 
 // acceptScopes sets X-Accepted-OAuth-Scopes for a package operation.
 func (c *call) acceptScopes(op packages.Op, typ packages.Type) {
-	c.w.Header().Set("X-Accepted-OAuth-Scopes", strings.Join(packages.RequiredScopes(op, typ), ", "))
+	c.w.Header().Set("X-Accepted-OAuth-Scopes", strings.Join(c.s.svc.RequiredScopes(op, typ), ", "))
 }
 
 // noContent answers 204.

@@ -2,6 +2,7 @@ package restapi
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"net/url"
 	"strconv"
 	"time"
@@ -366,7 +367,7 @@ type packageURLs struct {
 // /users/LOGIN, even when fetched through /user; a package linked to a
 // repository in a repository-style registry lives on the repository's
 // page, anything else on the owner's.
-func (l links) packageURLs(pi *packages.PackageInfo) packageURLs {
+func (l links) packageURLs(pi *packages.PackageInfo, spec *packages.Spec) packageURLs {
 	ns := "users"
 	if pi.Owner.Type == packages.OrgOwner {
 		ns = "orgs"
@@ -374,7 +375,7 @@ func (l links) packageURLs(pi *packages.PackageInfo) packageURLs {
 	name := url.PathEscape(pi.Name)
 	typ := string(pi.Type)
 	pu := packageURLs{api: l.api + "/" + ns + "/" + pi.Owner.Login + "/packages/" + typ + "/" + name}
-	if pi.Repository != nil && pi.RepositoryOwner != nil && pi.Type != packages.TypeContainer {
+	if pi.Repository != nil && pi.RepositoryOwner != nil && !spec.PageOnOwner {
 		pu.html = l.html + "/" + pi.RepositoryOwner.Login + "/" + pi.Repository.Name + "/packages/" + strconv.FormatInt(pi.ID, 10)
 		pu.versionHTML = func(v *packages.VersionInfo) string {
 			return pu.html + "?version=" + url.QueryEscape(v.Name)
@@ -388,9 +389,19 @@ func (l links) packageURLs(pi *packages.PackageInfo) packageURLs {
 	return pu
 }
 
+// spec returns the spec of a package's type. Packages of a type the
+// service does not know never reach here (the service refuses to create
+// them), but a zero spec renders them with GitHub's defaults.
+func (c *call) spec(t packages.Type) *packages.Spec {
+	if sp, ok := c.s.svc.Spec(t); ok {
+		return sp
+	}
+	return &packages.Spec{Type: t}
+}
+
 func (c *call) packageJSON(pi *packages.PackageInfo) *packageJSON {
 	l := c.links()
-	pu := l.packageURLs(pi)
+	pu := l.packageURLs(pi, c.spec(pi.Type))
 	p := &packageJSON{
 		ID:           pi.ID,
 		Name:         pi.Name,
@@ -426,17 +437,36 @@ type versionJSON struct {
 	Metadata       versionMetadata `json:"metadata"`
 }
 
+// versionMetadata is a version's metadata: its package type, and the
+// type's own part under a key of the type's choosing, as its spec renders
+// it ({"package_type":"container","container":{"tags":[…]}}).
 type versionMetadata struct {
-	PackageType string    `json:"package_type"`
-	Container   *tagsMeta `json:"container,omitempty"`
-	Docker      *tagsMeta `json:"docker,omitempty"`
+	PackageType string
+	Key         string
+	Value       any
 }
 
-type tagsMeta struct {
-	Tags []string `json:"tags"`
+func (m versionMetadata) MarshalJSON() ([]byte, error) {
+	typ, err := json.Marshal(m.PackageType)
+	if err != nil {
+		return nil, err
+	}
+	out := append([]byte(`{"package_type":`), typ...)
+	if m.Key != "" {
+		key, err := json.Marshal(m.Key)
+		if err != nil {
+			return nil, err
+		}
+		val, err := json.Marshal(m.Value)
+		if err != nil {
+			return nil, err
+		}
+		out = append(append(append(append(out, ','), key...), ':'), val...)
+	}
+	return append(out, '}'), nil
 }
 
-func versionJSONOf(pi *packages.PackageInfo, pu packageURLs, v *packages.VersionInfo) *versionJSON {
+func versionJSONOf(pi *packages.PackageInfo, spec *packages.Spec, pu packageURLs, v *packages.VersionInfo) *versionJSON {
 	out := &versionJSON{
 		ID:             v.ID,
 		Name:           v.Name,
@@ -452,24 +482,18 @@ func versionJSONOf(pi *packages.PackageInfo, pu packageURLs, v *packages.Version
 	if v.DeletedAt != nil {
 		out.DeletedAt = timestamp(*v.DeletedAt)
 	}
-	tags := v.Tags
-	if tags == nil {
-		tags = []string{}
-	}
-	switch pi.Type {
-	case packages.TypeContainer:
-		out.Metadata.Container = &tagsMeta{Tags: tags}
-	case packages.TypeDocker:
-		out.Metadata.Docker = &tagsMeta{Tags: tags}
+	if spec.Metadata != nil {
+		out.Metadata.Key, out.Metadata.Value = spec.Metadata(v)
 	}
 	return out
 }
 
 func (c *call) versionsJSON(pi *packages.PackageInfo, vs []packages.VersionInfo) []*versionJSON {
-	pu := c.links().packageURLs(pi)
+	spec := c.spec(pi.Type)
+	pu := c.links().packageURLs(pi, spec)
 	out := make([]*versionJSON, 0, len(vs))
 	for i := range vs {
-		out = append(out, versionJSONOf(pi, pu, &vs[i]))
+		out = append(out, versionJSONOf(pi, spec, pu, &vs[i]))
 	}
 	return out
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,19 +44,6 @@ func newMetrics() *metrics {
 
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
-}
-
-// frontOf names the front a path belongs to, for metrics and logs.
-func frontOf(path string) string {
-	for _, p := range []struct{ prefix, name string }{
-		{"/v2/", "oci"}, {"/token", "oci"}, {"/npm/", "npm"}, {"/maven/", "maven"},
-		{"/rubygems/", "rubygems"}, {"/nuget/", "nuget"}, {"/healthz", "health"}, {"/metrics", "metrics"},
-	} {
-		if strings.HasPrefix(path, p.prefix) {
-			return p.name
-		}
-	}
-	return "rest"
 }
 
 // statusRecorder remembers the status and size of a response.
@@ -124,7 +110,7 @@ func (s *Server) middleware(m *metrics, next http.Handler) http.Handler {
 			r.Header.Set("X-Request-Id", id)
 		}
 		w.Header().Set("X-Request-Id", id)
-		front := frontOf(r.URL.Path)
+		front := s.fronts.label(r.URL.Path)
 		rec := &statusRecorder{ResponseWriter: w}
 		m.inflight.Inc()
 		defer func() {

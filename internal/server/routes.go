@@ -3,6 +3,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 
 	"github.com/packhub/packhub/internal/config"
@@ -12,26 +13,94 @@ import (
 	"github.com/packhub/packhub/internal/restapi"
 )
 
-// mainRoutes mounts every front of the main listener. Registries claim
-// their prefixes; the GitHub REST API answers everything else.
-func mainRoutes(cfg config.Config, svc *packages.Service, tokenKey []byte, logger *slog.Logger, m *metrics, ready *atomic.Bool) http.Handler {
+// Specs returns the package types this build serves, as the service is
+// given them.
+func Specs() *packages.Specs { return packages.BuiltinSpecs() }
+
+// frontDeps is what a front is built from.
+type frontDeps struct {
+	cfg      config.Config
+	svc      *packages.Service
+	tokenKey []byte
+	logger   *slog.Logger
+}
+
+// front is one protocol front of a listener: the path prefixes it claims,
+// the label its requests carry in logs and metrics, and how it is built.
+type front struct {
+	label    string
+	prefixes []string // "/" claims what no other front claims
+	build    func(d frontDeps) http.Handler
+}
+
+// mainFronts are the fronts of the main listener. Registries claim their
+// prefixes; the GitHub REST API answers everything else. Adding a package
+// type adds its front here.
+var mainFronts = []front{
+	{label: "oci", prefixes: []string{"/v2/", "/token"}, build: func(d frontDeps) http.Handler {
+		return oci.New(d.svc, ociOptions(d.cfg, packages.TypeContainer, d.cfg.BaseURL, d.tokenKey, d.logger))
+	}},
+	{label: "npm", prefixes: []string{"/npm/"}, build: func(d frontDeps) http.Handler {
+		return npm.New(d.svc, npm.Options{BaseURL: d.cfg.BaseURL, MaxTarballSize: d.cfg.MaxTarballSize, Logger: d.logger})
+	}},
+	{label: "rest", prefixes: []string{"/"}, build: func(d frontDeps) http.Handler {
+		return restapi.New(d.svc, restapi.Options{BaseURL: d.cfg.BaseURL, Logger: d.logger})
+	}},
+}
+
+// dockerFronts are the fronts of the legacy docker listener.
+var dockerFronts = []front{
+	{label: "oci", prefixes: []string{"/"}, build: func(d frontDeps) http.Handler {
+		return oci.New(d.svc, ociOptions(d.cfg, packages.TypeDocker, dockerBaseURL(d.cfg), d.tokenKey, d.logger))
+	}},
+}
+
+// routes mounts fronts, /healthz and (when m is not nil) /metrics on one
+// mux.
+func routes(fronts []front, d frontDeps, m *metrics, ready *atomic.Bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", healthz(ready))
-	mux.Handle("GET /metrics", m.handler())
-	container := oci.New(svc, ociOptions(cfg, packages.TypeContainer, cfg.BaseURL, tokenKey, logger))
-	mux.Handle("/v2/", container)
-	mux.Handle("/token", container)
-	mux.Handle("/npm/", npm.New(svc, npm.Options{BaseURL: cfg.BaseURL, MaxTarballSize: cfg.MaxTarballSize, Logger: logger}))
-	mux.Handle("/", restapi.New(svc, restapi.Options{BaseURL: cfg.BaseURL, Logger: logger}))
+	if m != nil {
+		mux.Handle("GET /metrics", m.handler())
+	}
+	for _, f := range fronts {
+		h := f.build(d)
+		for _, p := range f.prefixes {
+			mux.Handle(p, h)
+		}
+	}
 	return mux
 }
 
-// dockerRoutes mounts the legacy docker registry of the second listener.
-func dockerRoutes(cfg config.Config, svc *packages.Service, tokenKey []byte, logger *slog.Logger, ready *atomic.Bool) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /healthz", healthz(ready))
-	mux.Handle("/", oci.New(svc, ociOptions(cfg, packages.TypeDocker, dockerBaseURL(cfg), tokenKey, logger)))
-	return mux
+// labeller names the front a path belongs to, for metrics and logs.
+type labeller []struct{ prefix, label string }
+
+func newLabeller(fronts ...[]front) labeller {
+	l := labeller{{"/healthz", "health"}, {"/metrics", "metrics"}}
+	fallback := ""
+	for _, fs := range fronts {
+		for _, f := range fs {
+			for _, p := range f.prefixes {
+				if p == "/" {
+					if fallback == "" {
+						fallback = f.label
+					}
+					continue
+				}
+				l = append(l, struct{ prefix, label string }{p, f.label})
+			}
+		}
+	}
+	return append(l, struct{ prefix, label string }{"/", fallback})
+}
+
+func (l labeller) label(path string) string {
+	for _, p := range l {
+		if strings.HasPrefix(path, p.prefix) {
+			return p.label
+		}
+	}
+	return ""
 }
 
 func ociOptions(cfg config.Config, typ packages.Type, baseURL string, tokenKey []byte, logger *slog.Logger) oci.Options {

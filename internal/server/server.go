@@ -62,6 +62,7 @@ func OpenStorage(ctx context.Context, cfg config.Config, logger *slog.Logger) (*
 		RestoreWindow: cfg.RestoreWindow,
 		UploadMaxAge:  cfg.UploadMaxAge,
 		Logger:        logger,
+		Specs:         Specs(),
 	})
 	return &Storage{Store: st, Blobs: blobs, Service: svc}, nil
 }
@@ -123,6 +124,7 @@ type Server struct {
 	ready   atomic.Bool
 	main    http.Handler
 	docker  http.Handler
+	fronts  labeller // the front label of a path
 }
 
 // New builds the server's handlers over opened storage.
@@ -131,11 +133,12 @@ func New(cfg config.Config, storage *Storage, logger *slog.Logger) (*Server, err
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, logger: logger, storage: storage}
+	s := &Server{cfg: cfg, logger: logger, storage: storage, fronts: newLabeller(mainFronts, dockerFronts)}
 	m := newMetrics()
-	s.main = s.middleware(m, mainRoutes(cfg, storage.Service, key, logger, m, &s.ready))
+	d := frontDeps{cfg: cfg, svc: storage.Service, tokenKey: key, logger: logger}
+	s.main = s.middleware(m, routes(mainFronts, d, m, &s.ready))
 	if cfg.DockerAddr != "" {
-		s.docker = s.middleware(m, dockerRoutes(cfg, storage.Service, key, logger, &s.ready))
+		s.docker = s.middleware(m, routes(dockerFronts, d, nil, &s.ready))
 	}
 	return s, nil
 }

@@ -119,7 +119,7 @@ func packageWhere(f packages.PackageFilter) (string, []any) {
 	if rb := f.Readable; rb != nil {
 		// Only repository-scoped packages take read access from their
 		// repository; granular ones only from their own grants.
-		repoScoped := "p.type IN ('" + string(packages.TypeMaven) + "', '" + string(packages.TypeDocker) + "')"
+		repoScoped := repositoryScopedIn(rb.RepositoryScoped)
 		or := []string{"p.visibility = 'public'",
 			repoScoped + " AND p.repository_id IN (SELECT r.id FROM repositories r WHERE r.visibility = 'public')"}
 		if len(rb.OrgMemberOf) > 0 {
@@ -148,6 +148,21 @@ func packageWhere(f packages.PackageFilter) (string, []any) {
 		conds = append(conds, "("+strings.Join(or, " OR ")+")")
 	}
 	return strings.Join(conds, " AND "), args
+}
+
+// repositoryScopedIn is the condition that a package is of one of types,
+// written as literals: the condition appears several times in one query, so
+// that literals keep the arguments in their order. Types come from the
+// service's specs, never from a request; quotes are doubled all the same.
+func repositoryScopedIn(types []packages.Type) string {
+	if len(types) == 0 {
+		return "1 = 0"
+	}
+	lits := make([]string, len(types))
+	for i, t := range types {
+		lits[i] = "'" + strings.ReplaceAll(string(t), "'", "''") + "'"
+	}
+	return "p.type IN (" + strings.Join(lits, ", ") + ")"
 }
 
 // ListPackages returns a page of the packages the filter selects, by id,

@@ -48,8 +48,16 @@ type Env struct {
 // when PACKHUB_TEST_DATABASE_URL is set (storetest fails in CI without it).
 func Dialects() []string { return []string{"sqlite", "postgres"} }
 
-// New builds an Env on the named dialect ("sqlite" or "postgres").
+// New builds an Env on the named dialect ("sqlite" or "postgres") for the
+// built-in package types.
 func New(t *testing.T, dialect string) *Env {
+	t.Helper()
+	return NewWithSpecs(t, dialect, packages.BuiltinSpecs())
+}
+
+// NewWithSpecs builds an Env whose service knows the package types specs
+// describes.
+func NewWithSpecs(t *testing.T, dialect string, specs *packages.Specs) *Env {
 	t.Helper()
 	var st packages.Store
 	switch dialect {
@@ -63,7 +71,7 @@ func New(t *testing.T, dialect string) *Env {
 		t.Fatalf("blob store: %v", err)
 	}
 	clock := &Clock{now: time.Now().UTC().Truncate(time.Second)}
-	svc := packages.NewService(st, blobs, packages.Options{Now: clock.Now})
+	svc := packages.NewService(st, blobs, packages.Options{Specs: specs, Now: clock.Now})
 	return &Env{T: t, Store: st, Blobs: blobs, Service: svc, Clock: clock}
 }
 
@@ -156,4 +164,14 @@ func (e *Env) Publish(token string, ref packages.PackageRef, repository string, 
 		out = append(out, p.Version)
 	}
 	return out
+}
+
+// EachWithSpecs runs fn as a subtest on every available dialect, with a
+// service that knows the package types specs describes.
+func EachWithSpecs(t *testing.T, specs *packages.Specs, fn func(t *testing.T, env *Env)) {
+	for _, d := range Dialects() {
+		t.Run(d, func(t *testing.T) {
+			fn(t, NewWithSpecs(t, d, specs))
+		})
+	}
 }

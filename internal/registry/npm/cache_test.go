@@ -38,7 +38,7 @@ func newReplica(t *testing.T, dsn, blobDir string, now func() time.Time) *replic
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := packages.NewService(st, blobs, packages.Options{Now: now})
+	svc := packages.NewService(st, blobs, packages.Options{Specs: packages.BuiltinSpecs(), Now: now})
 	env := &testenv.Env{T: t, Store: st, Blobs: blobs, Service: svc}
 	return &replica{svc: svc, f: newFixture(t, env, Options{})}
 }

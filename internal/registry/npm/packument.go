@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -516,7 +517,7 @@ func (h *handler) setDistTag(w http.ResponseWriter, r *http.Request, a *packages
 		return packages.Errorf(packages.KindInvalid, "the request body must be a version as a JSON string")
 	}
 	if err := h.svc.SetTag(r.Context(), a, n.ref(), tag, version); err != nil {
-		if packages.IsNotFound(err) && packages.PublicMessage(err, "") == "Version not found." {
+		if errors.Is(err, packages.ErrVersionNotFound) {
 			return packages.Errorf(packages.KindNotFound, "version not found: %s", version)
 		}
 		return err
@@ -529,7 +530,7 @@ func (h *handler) deleteDistTag(w http.ResponseWriter, r *http.Request, a *packa
 		return packages.Errorf(packages.KindInvalid, "the latest dist-tag cannot be removed; point it at another version instead")
 	}
 	if err := h.svc.DeleteTag(r.Context(), a, n.ref(), tag); err != nil {
-		if packages.IsNotFound(err) && packages.PublicMessage(err, "") == "Tag not found." {
+		if errors.Is(err, packages.ErrTagNotFound) {
 			return packages.Errorf(packages.KindNotFound, "dist-tag %s not found", tag)
 		}
 		return err

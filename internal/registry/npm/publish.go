@@ -114,7 +114,7 @@ func (rc *receiver) cancel() {
 // else a revised packument (deprecate, unpublish of versions, dist-tags).
 func (h *handler) put(w http.ResponseWriter, r *http.Request, a *packages.Actor, n pkgName) error {
 	// Refuse early, before reading what may be a large body.
-	if err := packages.CheckScopes(a, packages.OpWrite, packages.TypeNpm); err != nil {
+	if err := h.svc.CheckScopes(a, packages.OpWrite, packages.TypeNpm); err != nil {
 		return err
 	}
 	max := h.opts.MaxTarballSize
@@ -339,21 +339,19 @@ func (h *handler) revise(w http.ResponseWriter, r *http.Request, a *packages.Act
 		}
 	}
 	// Unpublished versions.
-	var gone []*packages.VersionInfo
+	var gone []string
 	for i := range d.versions {
 		if _, ok := doc.Versions[d.versions[i].Name]; !ok {
-			gone = append(gone, &d.versions[i])
+			gone = append(gone, d.versions[i].Name)
 		}
 	}
-	if len(gone) > 0 && len(gone) == len(d.versions) {
-		if err := h.svc.DeletePackage(ctx, a, ref, packages.ViaRegistry); err != nil {
+	if len(gone) > 0 {
+		packageDeleted, err := h.svc.DeleteVersionsByName(ctx, a, ref, gone...)
+		if err != nil {
 			return err
 		}
-		return writeJSON(w, http.StatusOK, map[string]any{"ok": true, "id": n.String()})
-	}
-	for _, v := range gone {
-		if err := h.svc.DeleteVersion(ctx, a, ref, v.ID, packages.ViaRegistry); err != nil {
-			return err
+		if packageDeleted {
+			return writeJSON(w, http.StatusOK, map[string]any{"ok": true, "id": n.String()})
 		}
 	}
 	// Dist-tags.
@@ -443,13 +441,8 @@ func (h *handler) deleteTarball(w http.ResponseWriter, r *http.Request, a *packa
 	if err != nil {
 		return err
 	}
-	if i, ok := d.byName[ver]; ok {
-		if len(d.versions) == 1 {
-			err = h.svc.DeletePackage(ctx, a, n.ref(), packages.ViaRegistry)
-		} else {
-			err = h.svc.DeleteVersion(ctx, a, n.ref(), d.versions[i].ID, packages.ViaRegistry)
-		}
-		if err != nil {
+	if _, ok := d.byName[ver]; ok {
+		if _, err := h.svc.DeleteVersionsByName(ctx, a, n.ref(), ver); err != nil {
 			return err
 		}
 	}

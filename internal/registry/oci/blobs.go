@@ -122,7 +122,7 @@ func (h *handler) deleteBlob(w http.ResponseWriter, r *http.Request, name Name, 
 		return err
 	}
 	if err := h.svc.UnlinkBlob(r.Context(), c.actor, name.Ref, d); err != nil {
-		if packages.KindOf(err) == packages.KindNotFound && packages.PublicMessage(err, "") != packages.MsgPackageNotFound {
+		if errors.Is(err, packages.ErrBlobNotFound) {
 			return errorf(codeBlobUnknown, "blob unknown to registry")
 		}
 		return serviceError(err, codeNameUnknown, scope(name.Full, actionDelete))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -75,7 +76,7 @@ func (h *handler) version(ctx context.Context, c *caller, name Name, ref string,
 	}
 	if err != nil {
 		code := codeManifestUnknown
-		if packages.PublicMessage(err, "") == packages.MsgPackageNotFound {
+		if errors.Is(err, packages.ErrPackageNotFound) {
 			code = codeNameUnknown
 		}
 		return nil, nil, serviceError(err, code, scope(name.Full, actionPull))
@@ -109,7 +110,7 @@ func (h *handler) getManifest(w http.ResponseWriter, r *http.Request, name Name,
 	pi, v, f, err := h.svc.RegistryManifest(ctx, c.actor, name.Ref, ref, isDigest, manifestFile)
 	if err != nil {
 		code := codeManifestUnknown
-		if packages.PublicMessage(err, "") == packages.MsgPackageNotFound {
+		if errors.Is(err, packages.ErrPackageNotFound) {
 			code = codeNameUnknown
 		}
 		return serviceError(err, code, scope(name.Full, actionPull))
@@ -368,7 +369,7 @@ func (h *handler) deleteManifest(w http.ResponseWriter, r *http.Request, name Na
 		if _, _, err := h.version(ctx, c, name, ref, true); err != nil {
 			return err
 		}
-		if err := h.svc.RegistryDeleteVersion(ctx, c.actor, name.Ref, ref); err != nil {
+		if _, err := h.svc.DeleteVersionsByName(ctx, c.actor, name.Ref, ref); err != nil {
 			return serviceError(err, codeManifestUnknown, scope(name.Full, actionDelete))
 		}
 	}

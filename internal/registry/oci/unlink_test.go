@@ -53,7 +53,7 @@ func TestBlobDeleteUnlinks(t *testing.T) {
 	env := testenv.New(t, "sqlite")
 	st := unlinkStore{env.Store, &sync.Mutex{}, map[string]bool{}}
 	env.Store = st
-	env.Service = packages.NewService(st, env.Blobs, packages.Options{Now: env.Clock.Now})
+	env.Service = packages.NewService(st, env.Blobs, packages.Options{Specs: packages.BuiltinSpecs(), Now: env.Clock.Now})
 	r := newReg(t, env, packages.TypeContainer, nil)
 	im := makeImage("u", nil)
 	r.push("alice/one", r.alice, im, "v1")

@@ -1038,6 +1038,9 @@ func testListPackagesFilters(t *testing.T, s packages.Store) {
 }
 
 func testListPackagesReadable(t *testing.T, s packages.Store) {
+	// Maven is repository-scoped; the store learns which types are from the
+	// filter, never from a list of its own.
+	repoScoped := []packages.Type{packages.TypeDocker, packages.TypeMaven}
 	org, org2 := mkOrg(t, s, "org"), mkOrg(t, s, "org2")
 	u, x := mkUser(t, s, "u"), mkUser(t, s, "x")
 	privRepo := mkRepo(t, s, org, "priv-repo", packages.Private)
@@ -1077,13 +1080,14 @@ func testListPackagesReadable(t *testing.T, s packages.Store) {
 		want []string
 	}{
 		{"no restriction", nil, []string{"collab", "granted", "in-int-repo", "intl", "mine", "org2-in-int-repo", "org2-intl", "org2-priv", "other-grant", "priv", "pub", "xs", "xs-pub"}},
-		{"anonymous", &packages.ReadableBy{}, []string{"pub", "xs-pub"}},
-		{"user: own, grants, collaborations", &packages.ReadableBy{UserID: u.ID}, []string{"collab", "granted", "mine", "pub", "xs-pub"}},
-		{"member of org", &packages.ReadableBy{UserID: u.ID, OrgMemberOf: []int64{org.ID}}, []string{"collab", "granted", "in-int-repo", "intl", "mine", "pub", "xs-pub"}},
-		{"member of both orgs", &packages.ReadableBy{UserID: u.ID, OrgMemberOf: []int64{org.ID, org2.ID}}, []string{"collab", "granted", "in-int-repo", "intl", "mine", "org2-in-int-repo", "org2-intl", "pub", "xs-pub"}},
-		{"admin of org2", &packages.ReadableBy{UserID: u.ID, OrgAdminOf: []int64{org2.ID}}, []string{"collab", "granted", "mine", "org2-in-int-repo", "org2-intl", "org2-priv", "pub", "xs-pub"}},
-		{"admin of self", &packages.ReadableBy{UserID: x.ID, OrgAdminOf: []int64{x.ID}}, []string{"other-grant", "pub", "xs", "xs-pub"}},
-		{"member without user", &packages.ReadableBy{OrgMemberOf: []int64{org2.ID}}, []string{"org2-in-int-repo", "org2-intl", "pub", "xs-pub"}},
+		{"anonymous", &packages.ReadableBy{RepositoryScoped: repoScoped}, []string{"pub", "xs-pub"}},
+		{"user: own, grants, collaborations", &packages.ReadableBy{RepositoryScoped: repoScoped, UserID: u.ID}, []string{"collab", "granted", "mine", "pub", "xs-pub"}},
+		{"member of org", &packages.ReadableBy{RepositoryScoped: repoScoped, UserID: u.ID, OrgMemberOf: []int64{org.ID}}, []string{"collab", "granted", "in-int-repo", "intl", "mine", "pub", "xs-pub"}},
+		{"member of both orgs", &packages.ReadableBy{RepositoryScoped: repoScoped, UserID: u.ID, OrgMemberOf: []int64{org.ID, org2.ID}}, []string{"collab", "granted", "in-int-repo", "intl", "mine", "org2-in-int-repo", "org2-intl", "pub", "xs-pub"}},
+		{"admin of org2", &packages.ReadableBy{RepositoryScoped: repoScoped, UserID: u.ID, OrgAdminOf: []int64{org2.ID}}, []string{"collab", "granted", "mine", "org2-in-int-repo", "org2-intl", "org2-priv", "pub", "xs-pub"}},
+		{"admin of self", &packages.ReadableBy{RepositoryScoped: repoScoped, UserID: x.ID, OrgAdminOf: []int64{x.ID}}, []string{"other-grant", "pub", "xs", "xs-pub"}},
+		{"member without user", &packages.ReadableBy{RepositoryScoped: repoScoped, OrgMemberOf: []int64{org2.ID}}, []string{"org2-in-int-repo", "org2-intl", "pub", "xs-pub"}},
+		{"no repository-scoped types", &packages.ReadableBy{UserID: u.ID, OrgMemberOf: []int64{org.ID}}, []string{"granted", "intl", "mine", "pub", "xs-pub"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1095,7 +1099,7 @@ func testListPackagesReadable(t *testing.T, s packages.Store) {
 	}
 
 	// Readable combines with the other fields and with paging.
-	ps, total, err := s.ListPackages(ctx(t), packages.PackageFilter{OwnerID: org.ID, Readable: &packages.ReadableBy{UserID: u.ID, OrgMemberOf: []int64{org.ID}}, Limit: 2, Offset: 1})
+	ps, total, err := s.ListPackages(ctx(t), packages.PackageFilter{OwnerID: org.ID, Readable: &packages.ReadableBy{RepositoryScoped: repoScoped, UserID: u.ID, OrgMemberOf: []int64{org.ID}}, Limit: 2, Offset: 1})
 	ok(t, err)
 	eq(t, "paged total", total, 5)
 	eq(t, "paged", len(ps), 2)

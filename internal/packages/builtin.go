@@ -1,0 +1,88 @@
+package packages
+
+// The package types GitHub Packages has, as specs. The server hands them
+// to the Service; a test may add types of its own.
+
+// ContainerSpec is the OCI container registry's type (ghcr.io).
+func ContainerSpec() Spec {
+	return Spec{
+		Type:                TypeContainer,
+		Scoping:             Granular,
+		LastVersion:         LastTaggedVersionRefused,
+		RegistryLastVersion: LastVersionAllowed,
+		Metadata:            tagsMetadata("container"),
+		PageOnOwner:         true,
+	}
+}
+
+// DockerSpec is the legacy docker registry's type (docker.pkg.github.com),
+// scoped to a repository.
+func DockerSpec() Spec {
+	return Spec{
+		Type:                TypeDocker,
+		Scoping:             RepositoryScoped,
+		LastVersion:         LastTaggedVersionRefused,
+		RegistryLastVersion: LastVersionAllowed,
+		Metadata:            tagsMetadata("docker"),
+	}
+}
+
+// NpmSpec is the npm registry's type.
+func NpmSpec() Spec {
+	return Spec{
+		Type:                TypeNpm,
+		Scoping:             Granular,
+		LastVersion:         LastVersionRefused,
+		RegistryLastVersion: LastVersionDeletesPackage,
+	}
+}
+
+// MavenSpec is the Apache Maven registry's type, scoped to a repository.
+func MavenSpec() Spec {
+	return Spec{
+		Type:                TypeMaven,
+		Scoping:             RepositoryScoped,
+		LastVersion:         LastVersionRefused,
+		RegistryLastVersion: LastVersionRefused,
+	}
+}
+
+// RubyGemsSpec is the RubyGems registry's type.
+func RubyGemsSpec() Spec {
+	return Spec{
+		Type:                TypeRubyGems,
+		Scoping:             Granular,
+		LastVersion:         LastVersionRefused,
+		RegistryLastVersion: LastVersionAllowed,
+	}
+}
+
+// NuGetSpec is the NuGet registry's type.
+func NuGetSpec() Spec {
+	return Spec{
+		Type:                TypeNuGet,
+		Scoping:             Granular,
+		LastVersion:         LastVersionRefused,
+		RegistryLastVersion: LastVersionAllowed,
+	}
+}
+
+// BuiltinSpecs returns the six types GitHub's REST API knows, in the order
+// of its enum.
+func BuiltinSpecs() *Specs {
+	return MustSpecs(NpmSpec(), MavenSpec(), RubyGemsSpec(), DockerSpec(), NuGetSpec(), ContainerSpec())
+}
+
+// tagsMetadata renders a version's tags under key, as GitHub does for
+// container and docker images: {"container": {"tags": [...]}}.
+func tagsMetadata(key string) func(v *VersionInfo) (string, any) {
+	return func(v *VersionInfo) (string, any) {
+		tags := v.Tags
+		if tags == nil {
+			tags = []string{}
+		}
+		return key, struct {
+			Tags []string `json:"tags"`
+		}{tags}
+	}
+}

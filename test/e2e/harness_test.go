@@ -234,7 +234,7 @@ func (s *Server) Service() *packages.Service {
 	if err != nil {
 		s.t.Fatalf("open blobs: %v", err)
 	}
-	return packages.NewService(st, blobs, packages.Options{})
+	return packages.NewService(st, blobs, packages.Options{Specs: packages.BuiltinSpecs()})
 }
 
 // selfSignedCert writes a certificate for 127.0.0.1 and localhost and its

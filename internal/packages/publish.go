@@ -14,7 +14,7 @@ type ExistsPolicy int
 const (
 	ExistsConflict ExistsPolicy = iota // refuse with KindConflict (npm, gems, NuGet, Maven releases)
 	ExistsReuse                        // keep the existing version (OCI manifests, by digest)
-	ExistsReplace                      // replace metadata and files (Maven snapshots)
+	ExistsReplace                      // replace metadata, and the files it lists, keeping the others (Maven snapshots)
 )
 
 // PublishRequest describes a version to publish. The files' bytes must
@@ -225,7 +225,7 @@ func (s *Service) linkRepository(ctx context.Context, tx Store, owner *Owner, pk
 // its files, links its blobs, points its tags at it, and logs an event, in
 // one transaction.
 func (s *Service) Publish(ctx context.Context, a *Actor, req PublishRequest) (*Published, error) {
-	if strings.TrimSpace(req.Version) == "" || len(req.Version) > 512 {
+	if !validVersionName(req.Version) {
 		return nil, Errorf(KindInvalid, "version must not be empty")
 	}
 	out := &Published{}
@@ -261,24 +261,21 @@ func (s *Service) Publish(ctx context.Context, a *Actor, req PublishRequest) (*P
 			return fmt.Errorf("get version: %w", err)
 		}
 		out.Version = v
-		for i := range req.Files {
-			f := req.Files[i]
-			if err := tx.PutBlob(ctx, &Blob{Digest: f.Digest, Size: f.Size, CreatedAt: now}); err != nil {
-				return fmt.Errorf("record blob: %w", err)
+		policy := FileKeepIfSame
+		if req.IfExists == ExistsReplace {
+			policy = FileReplace
+		}
+		for _, f := range req.Files {
+			stored, previous, change, err := s.putFile(ctx, tx, v, f, policy, now)
+			if err != nil {
+				return err
 			}
-			if existing, err := tx.GetFile(ctx, v.ID, f.Name); err == nil {
-				if existing.Digest == f.Digest {
-					continue
+			if change != fileUnchanged && !out.VersionCreated {
+				// A file added to or replaced in an existing version.
+				if err := tx.AddEvent(ctx, &Event{ActorID: a.UserID(), Action: ActionFilePut, PackageID: pkg.ID, VersionID: v.ID,
+					Detail: fileEventDetail(stored.Name, stored.Digest, previous), CreatedAt: now}); err != nil {
+					return err
 				}
-				if req.IfExists != ExistsReplace {
-					return Errorf(KindConflict, "file %s of version %s already exists", f.Name, v.Name)
-				}
-			} else if !IsNotFound(err) {
-				return fmt.Errorf("get file: %w", err)
-			}
-			f.VersionID, f.CreatedAt = v.ID, now
-			if err := tx.AddFile(ctx, &f); err != nil {
-				return fmt.Errorf("add file %s: %w", f.Name, err)
 			}
 		}
 		for _, d := range req.Blobs {

@@ -56,8 +56,15 @@ type Store interface {
 	VersionStats(ctx context.Context, packageID int64) (VersionStats, error) // over active versions
 	IncrementDownloads(ctx context.Context, packageID, versionID int64) error
 
-	// Files.
+	// Files. A version's file names are unique: AddFile returns
+	// ErrConflict for a name the version has already.
 	AddFile(ctx context.Context, f *File) error
+	// ReplaceFile records f, replacing the version's file of the same name
+	// if it has one (that row keeps its id and takes f's digest, size,
+	// media type and CreatedAt). It sets f.ID and f.CreatedAt and returns
+	// the digest of the file it replaced, "" if there was none.
+	ReplaceFile(ctx context.Context, f *File) (previous string, err error)
+	DeleteFile(ctx context.Context, versionID int64, name string) error // ErrNotFound if the version has no such file
 	ListFiles(ctx context.Context, versionID int64) ([]File, error)
 	GetFile(ctx context.Context, versionID int64, name string) (*File, error)
 

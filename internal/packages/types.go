@@ -219,6 +219,8 @@ const (
 	ActionDeleteVersion  = "version.delete"
 	ActionRestoreVersion = "version.restore"
 	ActionPurge          = "purge"
+	ActionFilePut        = "file.put"    // a file put into a version, except those of a Publish that creates the version
+	ActionFileDelete     = "file.delete" // a file deleted from a version
 )
 
 // State selects live or soft-deleted rows. Every query that can see deleted

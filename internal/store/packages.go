@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -468,6 +469,51 @@ func (s *DB) AddFile(ctx context.Context, f *packages.File) error {
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
 		f.VersionID, f.Name, f.Digest, f.Size, f.MediaType, s.t(f.CreatedAt)).Scan(&f.ID)
 	return s.fail("add file", err)
+}
+
+// ReplaceFile records a file of a version, replacing the version's file of
+// the same name if there is one: that row keeps its id and takes f's
+// digest, size, media type and CreatedAt. It sets f.ID and f.CreatedAt and
+// returns the digest of the file it replaced, "" if there was none. The
+// replaced file's blob is no longer referenced by this row; garbage
+// collection frees it once nothing else refers to it.
+func (s *DB) ReplaceFile(ctx context.Context, f *packages.File) (string, error) {
+	if f.CreatedAt.IsZero() {
+		f.CreatedAt = now()
+	}
+	f.CreatedAt = norm(f.CreatedAt)
+	var previous string
+	err := s.inTx(ctx, func(s *DB) error {
+		lock := ""
+		if s.d == dialectPostgres {
+			lock = " FOR UPDATE"
+		}
+		err := s.queryRow(ctx, `SELECT digest FROM files WHERE version_id = ? AND name = ?`+lock, f.VersionID, f.Name).Scan(&previous)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return s.fail("replace file "+f.Name, err)
+		}
+		err = s.writeRow(ctx, `INSERT INTO files (version_id, name, digest, size, media_type, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (version_id, name) DO UPDATE SET digest = excluded.digest, size = excluded.size,
+				media_type = excluded.media_type, created_at = excluded.created_at
+			RETURNING id`,
+			f.VersionID, f.Name, f.Digest, f.Size, f.MediaType, s.t(f.CreatedAt)).Scan(&f.ID)
+		return s.fail("replace file "+f.Name, err)
+	})
+	if err != nil {
+		return "", err
+	}
+	return previous, nil
+}
+
+// DeleteFile removes a version's file by name. Its blob stays until garbage
+// collection finds nothing else refers to it.
+func (s *DB) DeleteFile(ctx context.Context, versionID int64, name string) error {
+	res, err := s.exec(ctx, `DELETE FROM files WHERE version_id = ? AND name = ?`, versionID, name)
+	if err != nil {
+		return s.fail("delete file "+name, err)
+	}
+	return s.affected(res, "file "+name)
 }
 
 // ListFiles returns a version's files by id.

@@ -46,6 +46,9 @@ var cases = []struct {
 	{"UpdateAndDeleteVersion", testUpdateAndDeleteVersion},
 	{"VersionStatsAndDownloads", testVersionStats},
 	{"Files", testFiles},
+	{"ReplaceFile", testReplaceFile},
+	{"DeleteFile", testDeleteFile},
+	{"ReplacedAndDeletedFileBlobs", testReplacedAndDeletedFileBlobs},
 	{"Tags", testTags},
 	{"PackageRevision", testPackageRevision},
 	{"Referrers", testReferrers},
@@ -738,6 +741,161 @@ func testFiles(t *testing.T, s packages.Store) {
 	files, err = s.ListFiles(ctx(t), 987654)
 	ok(t, err)
 	eq(t, "no files", len(files), 0)
+}
+
+func testReplaceFile(t *testing.T, s packages.Store) {
+	o := mkUser(t, s, "o")
+	p := mkPkg(t, s, o, packages.TypeMaven, "com.example:lib", packages.Public)
+	v, v2 := mkVersion(t, s, p, "1.0-SNAPSHOT"), mkVersion(t, s, p, "2.0")
+	at := time.Date(2024, 2, 3, 4, 5, 6, 0, time.UTC)
+	meta := &packages.File{VersionID: v.ID, Name: "maven-metadata.xml", Digest: "sha256:m1", Size: 10, MediaType: "text/xml", CreatedAt: at}
+	jar := &packages.File{VersionID: v.ID, Name: "lib.jar", Digest: "sha256:j1", Size: 100}
+	other := &packages.File{VersionID: v2.ID, Name: "maven-metadata.xml", Digest: "sha256:m1", Size: 10}
+	ok(t, s.AddFile(ctx(t), jar))
+	ok(t, s.AddFile(ctx(t), other))
+
+	// A new name: recorded like AddFile, nothing replaced.
+	prev, err := s.ReplaceFile(ctx(t), meta)
+	ok(t, err)
+	eq(t, "previous of a new file", prev, "")
+	if meta.ID == 0 {
+		t.Fatal("ReplaceFile did not set ID")
+	}
+	eq(t, "CreatedAt kept", meta.CreatedAt, at)
+
+	// The same name again: the row keeps its id and takes the rest.
+	later := at.Add(time.Hour)
+	repl := &packages.File{VersionID: v.ID, Name: "maven-metadata.xml", Digest: "sha256:m2", Size: 12, MediaType: "application/xml", CreatedAt: later}
+	prev, err = s.ReplaceFile(ctx(t), repl)
+	ok(t, err)
+	eq(t, "previous digest", prev, "sha256:m1")
+	eq(t, "replaced row id", repl.ID, meta.ID)
+	got, err := s.GetFile(ctx(t), v.ID, "maven-metadata.xml")
+	ok(t, err)
+	eq(t, "replaced file", *got, *repl)
+
+	// Without a time: now, in UTC.
+	again := &packages.File{VersionID: v.ID, Name: "maven-metadata.xml", Digest: "sha256:m3", Size: 13}
+	prev, err = s.ReplaceFile(ctx(t), again)
+	ok(t, err)
+	eq(t, "previous digest again", prev, "sha256:m2")
+	utc(t, "CreatedAt", again.CreatedAt)
+	if !again.CreatedAt.After(later) {
+		t.Fatalf("CreatedAt %v, want now", again.CreatedAt)
+	}
+
+	// Other files, of this version and of others, are untouched.
+	files, err := s.ListFiles(ctx(t), v.ID)
+	ok(t, err)
+	eq(t, "files", files, []packages.File{*jar, *again})
+	files, err = s.ListFiles(ctx(t), v2.ID)
+	ok(t, err)
+	eq(t, "other version's files", files, []packages.File{*other})
+
+	// A missing version has no files to hold another.
+	_, err = s.ReplaceFile(ctx(t), &packages.File{VersionID: 987654, Name: "x", Digest: "sha256:x"})
+	isNotFound(t, err, "ReplaceFile of a missing version")
+
+	// Inside a transaction that rolls back, nothing changes.
+	errRollback := errors.New("roll back")
+	err = s.WithTx(ctx(t), func(tx packages.Store) error {
+		prev, err := tx.ReplaceFile(ctx(t), &packages.File{VersionID: v.ID, Name: "lib.jar", Digest: "sha256:j2", Size: 1})
+		if err != nil {
+			return err
+		}
+		if prev != "sha256:j1" {
+			return fmt.Errorf("previous %q in a transaction", prev)
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatalf("WithTx: %v", err)
+	}
+	got, err = s.GetFile(ctx(t), v.ID, "lib.jar")
+	ok(t, err)
+	eq(t, "after rollback", *got, *jar)
+}
+
+func testDeleteFile(t *testing.T, s packages.Store) {
+	o := mkUser(t, s, "o")
+	p := mkPkg(t, s, o, packages.TypeNuGet, "lib", packages.Public)
+	v, v2 := mkVersion(t, s, p, "1.0.0"), mkVersion(t, s, p, "2.0.0")
+	nupkg := &packages.File{VersionID: v.ID, Name: "lib.1.0.0.nupkg", Digest: "sha256:n", Size: 3}
+	snupkg := &packages.File{VersionID: v.ID, Name: "lib.1.0.0.snupkg", Digest: "sha256:s", Size: 2}
+	other := &packages.File{VersionID: v2.ID, Name: "lib.1.0.0.snupkg", Digest: "sha256:s", Size: 2}
+	for _, f := range []*packages.File{nupkg, snupkg, other} {
+		ok(t, s.AddFile(ctx(t), f))
+	}
+
+	ok(t, s.DeleteFile(ctx(t), v.ID, "lib.1.0.0.snupkg"))
+	_, err := s.GetFile(ctx(t), v.ID, "lib.1.0.0.snupkg")
+	isNotFound(t, err, "deleted file")
+	files, err := s.ListFiles(ctx(t), v.ID)
+	ok(t, err)
+	eq(t, "files left", files, []packages.File{*nupkg})
+	files, err = s.ListFiles(ctx(t), v2.ID)
+	ok(t, err)
+	eq(t, "other version's files", files, []packages.File{*other})
+
+	isNotFound(t, s.DeleteFile(ctx(t), v.ID, "lib.1.0.0.snupkg"), "DeleteFile twice")
+	isNotFound(t, s.DeleteFile(ctx(t), v.ID, "nope"), "DeleteFile of a missing name")
+	isNotFound(t, s.DeleteFile(ctx(t), 987654, "lib.1.0.0.nupkg"), "DeleteFile of a missing version")
+
+	// The name is free again.
+	ok(t, s.AddFile(ctx(t), &packages.File{VersionID: v.ID, Name: "lib.1.0.0.snupkg", Digest: "sha256:s2", Size: 2}))
+
+	// The version itself stays, with its last file deleted too.
+	ok(t, s.DeleteFile(ctx(t), v2.ID, "lib.1.0.0.snupkg"))
+	files, err = s.ListFiles(ctx(t), v2.ID)
+	ok(t, err)
+	eq(t, "no files left", len(files), 0)
+	_, err = s.GetVersion(ctx(t), p.ID, v2.ID)
+	ok(t, err)
+}
+
+// testReplacedAndDeletedFileBlobs: the blob of a replaced or deleted file is
+// unreferenced once no other file or link holds it, and can be forgotten.
+func testReplacedAndDeletedFileBlobs(t *testing.T, s packages.Store) {
+	o := mkUser(t, s, "o")
+	p := mkPkg(t, s, o, packages.TypeMaven, "com.example:lib", packages.Public)
+	v, v2 := mkVersion(t, s, p, "1.0-SNAPSHOT"), mkVersion(t, s, p, "2.0")
+	old := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, d := range []string{"sha256:old", "sha256:new", "sha256:shared", "sha256:gone"} {
+		ok(t, s.PutBlob(ctx(t), &packages.Blob{Digest: d, Size: 1, CreatedAt: old}))
+	}
+	ok(t, s.AddFile(ctx(t), &packages.File{VersionID: v.ID, Name: "a.jar", Digest: "sha256:old", Size: 1}))
+	ok(t, s.AddFile(ctx(t), &packages.File{VersionID: v.ID, Name: "b.jar", Digest: "sha256:shared", Size: 1}))
+	ok(t, s.AddFile(ctx(t), &packages.File{VersionID: v2.ID, Name: "b.jar", Digest: "sha256:shared", Size: 1}))
+	ok(t, s.AddFile(ctx(t), &packages.File{VersionID: v.ID, Name: "c.jar", Digest: "sha256:gone", Size: 1}))
+	cutoff := old.Add(24 * time.Hour)
+	unreferenced := func() []string {
+		t.Helper()
+		bs, err := s.UnreferencedBlobs(ctx(t), cutoff, 0)
+		ok(t, err)
+		out := []string{}
+		for _, b := range bs {
+			out = append(out, b.Digest)
+		}
+		sort.Strings(out)
+		return out
+	}
+	eq(t, "before", unreferenced(), []string{"sha256:new"})
+
+	prev, err := s.ReplaceFile(ctx(t), &packages.File{VersionID: v.ID, Name: "a.jar", Digest: "sha256:new", Size: 1})
+	ok(t, err)
+	eq(t, "previous", prev, "sha256:old")
+	ok(t, s.DeleteFile(ctx(t), v.ID, "c.jar"))
+	ok(t, s.DeleteFile(ctx(t), v.ID, "b.jar")) // v2 still holds its blob
+	eq(t, "after replace and delete", unreferenced(), []string{"sha256:gone", "sha256:old"})
+
+	for _, tc := range []struct {
+		digest string
+		want   bool
+	}{{"sha256:old", true}, {"sha256:gone", true}, {"sha256:new", false}, {"sha256:shared", false}} {
+		forgot, err := s.ForgetBlob(ctx(t), tc.digest, cutoff)
+		ok(t, err)
+		eq(t, "ForgetBlob "+tc.digest, forgot, tc.want)
+	}
 }
 
 func testTags(t *testing.T, s packages.Store) {

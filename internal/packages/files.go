@@ -108,7 +108,7 @@ func validVersionName(name string) bool {
 // caller needs what Publish needs. A digest the blob store does not hold
 // is KindInvalid.
 func (s *Service) PutFile(ctx context.Context, a *Actor, req PutFileRequest) (*PutFileResult, error) {
-	if err := checkScopes(a, OpWrite, req.Package.Type); err != nil {
+	if err := s.checkScopes(a, OpWrite, req.Package.Type); err != nil {
 		return nil, err
 	}
 	if !validVersionName(req.Version) {
@@ -138,7 +138,7 @@ func (s *Service) PutFile(ctx context.Context, a *Actor, req PutFileRequest) (*P
 			}
 			out.VersionCreated = true
 		default:
-			return notFoundOr(err, "Version not found.")
+			return notFoundAs(err, ErrVersionNotFound)
 		}
 		out.Version = v
 		// Checked only once the caller is known to have write access,
@@ -186,7 +186,7 @@ func (s *Service) PutFile(ctx context.Context, a *Actor, req PutFileRequest) (*P
 // event. The caller needs write access (see the rules above); the version
 // stays.
 func (s *Service) DeleteFile(ctx context.Context, a *Actor, req DeleteFileRequest) error {
-	if err := checkScopes(a, OpWrite, req.Package.Type); err != nil {
+	if err := s.checkScopes(a, OpWrite, req.Package.Type); err != nil {
 		return err
 	}
 	// The download rule must see the downloads still held in memory.
@@ -200,11 +200,11 @@ func (s *Service) DeleteFile(ctx context.Context, a *Actor, req DeleteFileReques
 		}
 		v, err := tx.GetVersionByName(ctx, pkg.ID, req.Version, Active)
 		if err != nil {
-			return notFoundOr(err, "Version not found.")
+			return notFoundAs(err, ErrVersionNotFound)
 		}
 		f, err := tx.GetFile(ctx, v.ID, req.Name)
 		if err != nil {
-			return notFoundOr(err, "File not found.")
+			return notFoundAs(err, ErrFileNotFound)
 		}
 		if pkg.Visibility == Public && v.DownloadCount > s.opts.DownloadLimit {
 			return Errorf(KindInvalid, MsgTooManyDownloads)
@@ -235,7 +235,7 @@ func (s *Service) VersionFile(ctx context.Context, a *Actor, ref PackageRef, ver
 	}
 	v, err := s.store.GetVersionByName(ctx, pkg.ID, version, Active)
 	if err != nil {
-		return nil, notFoundOr(err, "Version not found.")
+		return nil, notFoundAs(err, ErrVersionNotFound)
 	}
 	return s.File(ctx, v.ID, name)
 }

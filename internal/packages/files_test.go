@@ -325,7 +325,7 @@ func TestDeleteFile(t *testing.T) {
 		t.Run("download limit", func(t *testing.T) {
 			// A public version over the limit keeps its files, as it
 			// cannot be deleted; replacing one is still a publish.
-			svc := packages.NewService(env.Store, env.Blobs, packages.Options{DownloadLimit: 10, Now: env.Clock.Now})
+			svc := packages.NewService(env.Store, env.Blobs, packages.Options{Specs: packages.BuiltinSpecs(), DownloadLimit: 10, Now: env.Clock.Now})
 			pr := ref("alice", packages.TypeNuGet, "Popular")
 			p := publishReq(t, env, a, packages.PublishRequest{Package: pr, Version: "1.0.0", Repository: "alice/lib",
 				Files: []packages.File{putBlob(t, env, "p.nupkg", "popular"), putBlob(t, env, "p.snupkg", "symbols")}})

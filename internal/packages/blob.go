@@ -3,6 +3,7 @@ package packages
 import (
 	"context"
 	"io"
+	"os"
 	"time"
 )
 
@@ -60,4 +61,18 @@ type Upload interface {
 // keeps its bytes.
 type BlobAgeDeleter interface {
 	DeleteIfOlder(ctx context.Context, digest string, t time.Time) (bool, error)
+}
+
+// FileBacked is an optional power of a BlobReader: the open file that holds
+// the blob, so that a front can have the kernel send it (sendfile). The
+// reader keeps ownership of the file.
+type FileBacked interface {
+	File() *os.File
+}
+
+// BlobPresigner is an optional power of a BlobStore: a URL from which a
+// client may GET the blob directly for a while, for fronts that redirect
+// large downloads.
+type BlobPresigner interface {
+	PresignGet(ctx context.Context, digest string, ttl time.Duration) (string, error)
 }

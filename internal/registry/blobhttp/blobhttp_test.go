@@ -1,0 +1,91 @@
+package blobhttp_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/packhub/packhub/internal/blob/fileblob"
+	"github.com/packhub/packhub/internal/packages"
+	"github.com/packhub/packhub/internal/registry/blobhttp"
+)
+
+// plainReader is a blob reader without a file behind it, as an object
+// store's would be.
+type plainReader struct{ *strings.Reader }
+
+func (plainReader) Close() error  { return nil }
+func (p plainReader) Size() int64 { return p.Reader.Size() }
+
+func TestServe(t *testing.T) {
+	const content = "0123456789abcdefghij"
+	store, err := fileblob.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _, err := store.Put(t.Context(), strings.NewReader(content), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readers := map[string]func(t *testing.T) packages.BlobReader{
+		"file-backed": func(t *testing.T) packages.BlobReader {
+			rd, err := store.Open(t.Context(), d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := rd.(packages.FileBacked); !ok {
+				t.Fatal("the file blob store's reader is not file-backed")
+			}
+			return rd
+		},
+		"plain": func(*testing.T) packages.BlobReader { return plainReader{strings.NewReader(content)} },
+	}
+	cases := []struct {
+		method, rng, ifNoneMatch string
+		status                   int
+		body                     string
+	}{
+		{"GET", "", "", 200, content},
+		{"HEAD", "", "", 200, ""},
+		{"GET", "bytes=5-9", "", 206, "56789"},
+		{"GET", "bytes=15-", "", 206, "fghij"},
+		{"GET", "bytes=30-40", "", 416, ""},
+		{"GET", "", `"etag"`, 304, ""},
+	}
+	for name, open := range readers {
+		for _, tc := range cases {
+			t.Run(name+"/"+tc.method+tc.rng+tc.ifNoneMatch, func(t *testing.T) {
+				rd := open(t)
+				defer rd.Close()
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					blobhttp.Serve(w, r, blobhttp.Blob{Reader: rd, ETag: `"etag"`})
+				}))
+				defer srv.Close()
+				req, _ := http.NewRequest(tc.method, srv.URL, nil)
+				if tc.rng != "" {
+					req.Header.Set("Range", tc.rng)
+				}
+				if tc.ifNoneMatch != "" {
+					req.Header.Set("If-None-Match", tc.ifNoneMatch)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != tc.status {
+					t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+				}
+				if tc.status < 300 && string(b) != tc.body {
+					t.Fatalf("body %q, want %q", b, tc.body)
+				}
+				if ct := resp.Header.Get("Content-Type"); tc.status < 300 && ct != "application/octet-stream" {
+					t.Fatalf("content type %q", ct)
+				}
+			})
+		}
+	}
+}

@@ -1,6 +1,10 @@
 package packages_test
 
 import (
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha512"
+	"encoding/hex"
 	"errors"
 	"io"
 	"strings"
@@ -88,3 +92,25 @@ func TestUpload(t *testing.T) {
 		must(t, c.Close())
 	})
 }
+
+func TestFileChecksums(t *testing.T) {
+	env := testenv.New(t, "sqlite")
+	env.User("alice")
+	tok := env.Token("alice", allScopes)
+	r := ref("alice", packages.TypeNpm, "sums")
+	env.Publish(tok, r, "", "1.0.0") // the file holds "alice/npm/sums@1.0.0"
+	f, sums, err := env.Service.FileChecksums(ctx, env.Actor(tok), packages.OpenFileRequest{Package: r, Version: "1.0.0", Name: "file"})
+	must(t, err)
+	if "sha256:"+sums.SHA256 != f.Digest {
+		t.Fatalf("sha256 %s, digest %s", sums.SHA256, f.Digest)
+	}
+	// printf 'alice/npm/sums@1.0.0' | md5sum; sha1sum; sha512sum
+	want := packages.Checksums{MD5: md5hex("alice/npm/sums@1.0.0"), SHA1: sha1hex("alice/npm/sums@1.0.0"), SHA256: sums.SHA256, SHA512: sha512hex("alice/npm/sums@1.0.0")}
+	if sums != want {
+		t.Fatalf("checksums %+v, want %+v", sums, want)
+	}
+}
+
+func md5hex(s string) string    { h := md5.Sum([]byte(s)); return hex.EncodeToString(h[:]) }
+func sha1hex(s string) string   { h := sha1.Sum([]byte(s)); return hex.EncodeToString(h[:]) }
+func sha512hex(s string) string { h := sha512.Sum512([]byte(s)); return hex.EncodeToString(h[:]) }

@@ -19,10 +19,10 @@ import (
 
 // Config is everything `packhub serve` and the admin commands need.
 type Config struct {
-	Addr      string // REST API, web, OCI container, npm, Maven, RubyGems, NuGet
+	Addr      string // REST API, OCI container registry, npm registry
 	DataDir   string // embedded default: SQLite database and blob files
 	Database  string // SQLite file path or postgres:// URL
-	BlobStore string // file:///path or s3://bucket?...
+	BlobStore string // file:///path
 	// BaseURL is the external URL, without a trailing slash. When it is
 	// not set and Addr's port is 0, it stays empty until the listener is
 	// bound: the server derives it from the port it got.
@@ -103,7 +103,7 @@ func (c *Config) fields() []field {
 	return []field{
 		storage(str("data-dir", "DIR", "directory of the embedded default: SQLite database and blob files", &c.DataDir)),
 		storage(str("database", "PATH|URL", "a SQLite file path (default <data-dir>/packhub.db) or a postgres:// URL", &c.Database)),
-		storage(str("blob-store", "URL", "file:///path (default <data-dir>/blobs) or s3://bucket?endpoint=…&region=…", &c.BlobStore)),
+		storage(str("blob-store", "URL", "file:///path (default <data-dir>/blobs)", &c.BlobStore)),
 		storage(str("log-level", "LEVEL", "log level: debug, info, warn or error", &c.LogLevel)),
 		storage(str("log-format", "FORMAT", "log format: text or json", &c.LogFormat)),
 		storage(dur("restore-window", "how long deleted packages and versions can be restored", &c.RestoreWindow)),

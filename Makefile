@@ -3,8 +3,11 @@ GO ?= go
 
 .PHONY: build run test test-deps lint
 
+# VERSION is what packhub --version prints.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
 build:
-	$(GO) build -o bin/packhub ./cmd/packhub
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/packhub ./cmd/packhub
 
 run:
 	$(GO) run ./cmd/packhub serve

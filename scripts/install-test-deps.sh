@@ -13,6 +13,9 @@ command -v gh >/dev/null || apt_pkgs+=(gh)
 command -v npm >/dev/null || apt_pkgs+=(npm)
 command -v skopeo >/dev/null || apt_pkgs+=(skopeo)
 command -v podman >/dev/null || apt_pkgs+=(podman)
+# The documentation's commands (TestDocs) use curl and openssl too.
+command -v curl >/dev/null || apt_pkgs+=(curl)
+command -v openssl >/dev/null || apt_pkgs+=(openssl)
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

@@ -1,5 +1,9 @@
-// Command packhub is a self-hosted package registry: container images, npm,
-// Maven, RubyGems and NuGet packages, with GitHub's REST API for packages.
+// Command packhub is a self-hosted package registry: container images and
+// npm packages for users and organizations, with GitHub's REST API for
+// packages.
+//
+// Every command is a row of the table in commands.go; the dispatcher and
+// the help texts here are built from that table.
 package main
 
 import (
@@ -10,306 +14,210 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/packhub/packhub/internal/config"
-	"github.com/packhub/packhub/internal/jobs"
-	"github.com/packhub/packhub/internal/packages"
 	"github.com/packhub/packhub/internal/server"
 )
 
-const usage = `packhub: a self-hosted package registry
-
-Usage:
-  packhub serve [flags]                 start the registry
-  packhub admin user create LOGIN [--site-admin]
-  packhub admin org create LOGIN --admin USER
-  packhub admin org add-member ORG USER [--role member|admin]
-  packhub admin repo create OWNER/NAME [--visibility public|private|internal]
-  packhub admin token create --user LOGIN --scopes SCOPES [--note TEXT] [--expires-in DURATION]
-  packhub gc [--dry-run]                purge what was deleted past the restore window, free blobs
-  packhub migrate                       apply database migrations and exit
-
-Every command takes the storage flags (--data-dir, --database, --blob-store);
-run "packhub serve -h" for all flags. Each flag is also an environment
-variable PACKHUB_<FLAG>, e.g. PACKHUB_ADDR.
-`
+// version is set at build time:
+//
+//	go build -ldflags "-X main.version=1.2.3" ./cmd/packhub
+//
+// Without it, the module version Go recorded in the binary is used, or
+// "dev".
+var version string
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "packhub:", err)
-		}
-		os.Exit(exitCode(err))
-	}
+	os.Exit(code)
 }
 
-// usageError marks errors in how the command was called.
+// Exit statuses.
+const (
+	exitOK     = 0
+	exitFailed = 1 // the command was understood but failed
+	exitUsage  = 2 // the command line or the configuration is wrong
+)
+
+// usageError marks errors in how a command was called or configured.
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-func exitCode(err error) int {
-	var ue usageError
-	if errors.As(err, &ue) || errors.Is(err, flag.ErrHelp) {
-		return 2
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// run runs the command args name and returns the exit status. Each error
+// is printed once, on stderr; help and the version go to stdout.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	where, err := dispatch(ctx, args, stdout, stderr)
+	if err == nil {
+		return exitOK
 	}
-	return 1
+	prefix := strings.TrimSpace("packhub " + where)
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "%s: %s\n", prefix, ue.msg)
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", prefix)
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", prefix, err)
+	return exitFailed
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "help":
+		return true
+	}
+	return false
+}
+
+// dispatch finds the command args name and runs it. It returns how far
+// the command line named a command ("" for none, "admin" for a group,
+// "admin user create" for a command), for the error message.
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) (string, error) {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return usageError{"no command given"}
+		writeOverview(stderr)
+		return "", usagef("no command given")
 	}
 	switch args[0] {
-	case "serve":
-		return serve(ctx, args[1:], stderr)
-	case "admin":
-		return admin(ctx, args[1:], stdout, stderr)
-	case "gc":
-		return gc(ctx, args[1:], stdout, stderr)
-	case "migrate":
-		return migrate(ctx, args[1:], stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
+	case "-h", "-help", "--help":
+		writeOverview(stdout)
+		return "", nil
+	case "help":
+		// "packhub help admin user create" is "packhub admin user create --help".
+		if len(args) == 1 {
+			writeOverview(stdout)
+			return "", nil
+		}
+		return dispatch(ctx, append(args[1:], "--help"), stdout, stderr)
+	case "-version", "--version", "version":
+		if len(args) > 1 {
+			return "", usagef("--version takes no arguments")
+		}
+		fmt.Fprintf(stdout, "packhub %s\n", versionString(version, debug.ReadBuildInfo))
+		return "", nil
 	}
-	fmt.Fprint(stderr, usage)
-	return usageError{fmt.Sprintf("unknown command %q", args[0])}
+	words := commandWords(args)
+	for n := len(words); n > 0; n-- {
+		if c := lookup(strings.Join(words[:n], " ")); c != nil {
+			return c.name, c.execute(ctx, args[n:], stdout)
+		}
+	}
+	// Not a command: a group ("admin", "admin user") or a mistake.
+	group := ""
+	n := 0
+	for n < len(words) && isGroup(strings.Join(words[:n+1], " ")) {
+		n++
+		group = strings.Join(words[:n], " ")
+	}
+	if group == "" {
+		return "", usagef("unknown command %q", args[0])
+	}
+	rest := args[n:]
+	switch {
+	case len(rest) > 0 && isHelp(rest[0]):
+		writeGroup(stdout, group)
+		return group, nil
+	case len(rest) == 0:
+		writeGroup(stderr, group)
+		return group, usagef("needs a command")
+	}
+	return group, usagef("unknown command %q", group+" "+rest[0])
 }
 
-// command is a parsed invocation: its configuration and positional
-// arguments.
-type command struct {
-	cfg  config.Config
-	args []string
+// commandWords returns the leading arguments that may name a command:
+// those before the first flag, at most as many as the longest name has.
+func commandWords(args []string) []string {
+	var words []string
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") || len(words) == maxCommandWords {
+			break
+		}
+		words = append(words, a)
+	}
+	return words
 }
 
-// parse binds the config flags (all of them, or only the storage ones) and
-// extra flags set up by extra, then parses args.
-func parse(name string, args []string, storageOnly bool, stderr io.Writer, extra func(fs *flag.FlagSet)) (*command, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	c := &command{cfg: config.Defaults()}
-	loader := config.Bind(fs, &c.cfg, storageOnly)
-	if extra != nil {
-		extra(fs)
+// versionString is the version set at build time, else the main module's
+// version recorded by the Go toolchain, else "dev".
+func versionString(set string, buildInfo func() (*debug.BuildInfo, bool)) string {
+	if set != "" {
+		return set
+	}
+	if bi, ok := buildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// execute parses a command's flags and arguments, loads the configuration
+// and runs it.
+func (c *cmd) execute(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("packhub "+c.name, flag.ContinueOnError)
+	// Errors are printed once, by run; help is printed by writeHelp.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	inv := &invocation{cfg: config.Defaults(), stdout: stdout}
+	loader := config.Bind(fs, &inv.cfg, c.kind != serveCmd)
+	var fn cmdFunc
+	if c.setup != nil {
+		fn = c.setup(fs)
 	}
 	pos, err := config.ParseArgs(fs, args)
-	if err != nil {
-		return nil, err
+	if errors.Is(err, flag.ErrHelp) {
+		writeHelp(stdout, c, fs)
+		return nil
 	}
-	c.args = pos
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if len(pos) != len(c.args) {
+		if len(c.args) == 0 {
+			return usagef("takes no arguments, got %q", pos)
+		}
+		return usagef("expected %s, got %q", strings.Join(c.args, " "), pos)
+	}
+	inv.args = pos
 	if err := loader.Finish(os.Getenv); err != nil {
-		return nil, usageError{fmt.Sprintf("configuration: %v", err)}
+		return usagef("configuration:\n  %s", strings.ReplaceAll(err.Error(), "\n", "\n  "))
 	}
-	return c, nil
+	defer inv.close()
+	return fn(ctx, inv)
 }
 
-func serve(ctx context.Context, args []string, stderr io.Writer) error {
-	c, err := parse("packhub serve", args, false, stderr, nil)
-	if err != nil {
-		return err
-	}
-	if len(c.args) > 0 {
-		return usageError{fmt.Sprintf("serve takes no arguments, got %q", c.args)}
-	}
-	logger := server.NewLogger(c.cfg, os.Stderr)
-	storage, err := server.OpenStorage(ctx, c.cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer storage.Close()
-	srv, err := server.New(c.cfg, storage, logger)
-	if err != nil {
-		return err
-	}
-	return srv.Run(ctx)
+// invocation is a parsed command line: the configuration, the positional
+// arguments and, once opened, the storage.
+type invocation struct {
+	cfg     config.Config
+	args    []string
+	stdout  io.Writer
+	storage *server.Storage
 }
 
-// withStorage parses a storage-only command, opens the storage and runs fn.
-func withStorage(ctx context.Context, name string, args []string, stderr io.Writer, extra func(fs *flag.FlagSet), fn func(c *command, st *server.Storage) error) error {
-	c, err := parse(name, args, true, stderr, extra)
-	if err != nil {
-		return err
-	}
-	logger := server.NewLogger(c.cfg, os.Stderr)
-	st, err := server.OpenStorage(ctx, c.cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return fn(c, st)
-}
-
-func wantArgs(c *command, n int, what string) error {
-	if len(c.args) != n {
-		return usageError{fmt.Sprintf("expected %s, got %q", what, c.args)}
-	}
-	return nil
-}
-
-func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) < 2 {
-		fmt.Fprint(stderr, usage)
-		return usageError{"admin needs a subject and an action"}
-	}
-	what, rest := args[0]+" "+args[1], args[2:]
-	name := "packhub admin " + what
-	switch what {
-	case "user create":
-		var siteAdmin bool
-		return withStorage(ctx, name, rest, stderr, func(fs *flag.FlagSet) {
-			fs.BoolVar(&siteAdmin, "site-admin", false, "make the user a site administrator")
-		}, func(c *command, st *server.Storage) error {
-			if err := wantArgs(c, 1, "LOGIN"); err != nil {
-				return err
-			}
-			u, err := st.Service.CreateUser(ctx, c.args[0], siteAdmin)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "created user %s (id %d)\n", u.Login, u.ID)
-			return nil
-		})
-	case "org create":
-		var adminLogin string
-		return withStorage(ctx, name, rest, stderr, func(fs *flag.FlagSet) {
-			fs.StringVar(&adminLogin, "admin", "", "the organization's first admin (required)")
-		}, func(c *command, st *server.Storage) error {
-			if err := wantArgs(c, 1, "LOGIN"); err != nil {
-				return err
-			}
-			if adminLogin == "" {
-				return usageError{"--admin USER is required"}
-			}
-			o, err := st.Service.CreateOrg(ctx, c.args[0], adminLogin)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "created organization %s (id %d)\n", o.Login, o.ID)
-			return nil
-		})
-	case "org add-member":
-		role := "member"
-		return withStorage(ctx, name, rest, stderr, func(fs *flag.FlagSet) {
-			fs.StringVar(&role, "role", "member", "member or admin")
-		}, func(c *command, st *server.Storage) error {
-			if err := wantArgs(c, 2, "ORG USER"); err != nil {
-				return err
-			}
-			if err := st.Service.AddOrgMember(ctx, c.args[0], c.args[1], packages.OrgRole(role)); err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "%s is now %s of %s\n", c.args[1], role, c.args[0])
-			return nil
-		})
-	case "repo create":
-		vis := "public"
-		return withStorage(ctx, name, rest, stderr, func(fs *flag.FlagSet) {
-			fs.StringVar(&vis, "visibility", "public", "public, private or internal")
-		}, func(c *command, st *server.Storage) error {
-			if err := wantArgs(c, 1, "OWNER/NAME"); err != nil {
-				return err
-			}
-			r, err := st.Service.CreateRepository(ctx, c.args[0], packages.Visibility(vis))
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "created repository %s (id %d, %s)\n", c.args[0], r.ID, r.Visibility)
-			return nil
-		})
-	case "repo add-collaborator":
-		role := "write"
-		return withStorage(ctx, name, rest, stderr, func(fs *flag.FlagSet) {
-			fs.StringVar(&role, "role", "write", "read, write or admin")
-		}, func(c *command, st *server.Storage) error {
-			if err := wantArgs(c, 2, "OWNER/NAME USER"); err != nil {
-				return err
-			}
-			r, ok := packages.ParseRole(role)
-			if !ok {
-				return usageError{"--role must be read, write or admin"}
-			}
-			if err := st.Service.AddCollaborator(ctx, c.args[0], c.args[1], r); err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "%s has %s on %s\n", c.args[1], role, c.args[0])
-			return nil
-		})
-	case "token create":
-		var user, scopes, note string
-		var expiresIn time.Duration
-		return withStorage(ctx, name, rest, stderr, func(fs *flag.FlagSet) {
-			fs.StringVar(&user, "user", "", "the user the token acts as (required)")
-			fs.StringVar(&scopes, "scopes", "", "comma-separated: read:packages,write:packages,delete:packages,repo")
-			fs.StringVar(&note, "note", "", "what the token is for")
-			fs.DurationVar(&expiresIn, "expires-in", 0, "lifetime, e.g. 720h (default: no expiry)")
-		}, func(c *command, st *server.Storage) error {
-			if err := wantArgs(c, 0, "no arguments"); err != nil {
-				return err
-			}
-			if user == "" {
-				return usageError{"--user LOGIN is required"}
-			}
-			if expiresIn < 0 {
-				return usageError{"--expires-in must be positive"}
-			}
-			tok, _, err := st.Service.CreateToken(ctx, user, strings.Split(scopes, ","), note, expiresIn)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(stdout, tok)
-			return nil
-		})
-	}
-	fmt.Fprint(stderr, usage)
-	return usageError{fmt.Sprintf("unknown admin command %q", what)}
-}
-
-func gc(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var dryRun bool
-	return withStorage(ctx, "packhub gc", args, stderr, func(fs *flag.FlagSet) {
-		fs.BoolVar(&dryRun, "dry-run", false, "report what would be removed, remove nothing")
-	}, func(c *command, st *server.Storage) error {
-		if err := wantArgs(c, 0, "no arguments"); err != nil {
-			return err
-		}
-		logger := server.NewLogger(c.cfg, os.Stderr)
-		rep, err := jobs.NewRunner(st.Service, logger).RunOnce(ctx, dryRun)
+// openStorage opens the configured storage; it is closed when the command
+// ends. Commands check their flags first, so that a usage error never
+// waits for the database.
+func (inv *invocation) openStorage(ctx context.Context) (*server.Storage, error) {
+	if inv.storage == nil {
+		st, err := server.OpenStorage(ctx, inv.cfg, server.NewLogger(inv.cfg, os.Stderr))
 		if err != nil {
-			return err
+			return nil, err
 		}
-		verb := "removed"
-		if dryRun {
-			verb = "would remove"
-		}
-		for _, p := range rep.Packages {
-			fmt.Fprintf(stdout, "%s package %d %s/%s (deleted %s)\n", verb, p.ID, p.Type, p.Name, p.DeletedAt.Format(time.RFC3339))
-		}
-		for _, v := range rep.Versions {
-			fmt.Fprintf(stdout, "%s version %d %s of package %d (deleted %s)\n", verb, v.ID, v.Name, v.PackageID, v.DeletedAt.Format(time.RFC3339))
-		}
-		var freed int64
-		for _, b := range rep.Blobs {
-			fmt.Fprintf(stdout, "%s blob %s (%d bytes)\n", verb, b.Digest, b.Size)
-			freed += b.Size
-		}
-		fmt.Fprintf(stdout, "%s %d packages, %d versions, %d blobs (%d bytes), %d upload sessions\n",
-			verb, len(rep.Packages), len(rep.Versions), len(rep.Blobs), freed, rep.Uploads)
-		return nil
-	})
+		inv.storage = st
+	}
+	return inv.storage, nil
 }
 
-func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return withStorage(ctx, "packhub migrate", args, stderr, nil, func(c *command, st *server.Storage) error {
-		fmt.Fprintln(stdout, "database is up to date")
-		return nil
-	})
+func (inv *invocation) close() {
+	if inv.storage != nil {
+		if err := inv.storage.Close(); err != nil {
+			fmt.Fprintf(os.Stderr, "packhub: close storage: %v\n", err)
+		}
+	}
 }

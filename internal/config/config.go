@@ -3,6 +3,7 @@
 package config
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -11,17 +12,21 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
 
 // Config is everything `packhub serve` and the admin commands need.
 type Config struct {
-	Addr       string // REST API, web, OCI container, npm, Maven, RubyGems, NuGet
-	DataDir    string // embedded default: SQLite database and blob files
-	Database   string // SQLite file path or postgres:// URL
-	BlobStore  string // file:///path or s3://bucket?...
-	BaseURL    string // external URL, no trailing slash
+	Addr      string // REST API, OCI container registry, npm registry
+	DataDir   string // embedded default: SQLite database and blob files
+	Database  string // SQLite file path or postgres:// URL
+	BlobStore string // file:///path
+	// BaseURL is the external URL, without a trailing slash. When it is
+	// not set and Addr's port is 0, it stays empty until the listener is
+	// bound: the server derives it from the port it got.
+	BaseURL    string
 	DockerAddr string // second listener for the docker package type; "" = off
 	TLSCert    string
 	TLSKey     string
@@ -59,134 +64,212 @@ func Defaults() Config {
 	}
 }
 
-// field describes one setting: its flag name, the pointer it fills, and a
-// usage line.
+// field describes one setting: its flag name, a usage line, whether the
+// storage-only commands take it, and how to set and show it.
 type field struct {
-	name  string
-	usage string
-	set   func(string) error
-	get   func() string
+	name    string
+	meta    string // what help calls the value: DIR, URL, DURATION…
+	usage   string
+	storage bool
+	set     func(string) error
+	get     func() string
 }
 
-func (c *Config) fields(storageOnly bool) []field {
-	str := func(name, usage string, p *string) field {
-		return field{name, usage, func(s string) error { *p = s; return nil }, func() string { return *p }}
+func (c *Config) fields() []field {
+	str := func(name, meta, usage string, p *string) field {
+		return field{name: name, meta: meta, usage: usage, set: func(s string) error { *p = s; return nil }, get: func() string { return *p }}
 	}
 	dur := func(name, usage string, p *time.Duration) field {
-		return field{name, usage, func(s string) error {
+		return field{name: name, meta: "DURATION", usage: usage, set: func(s string) error {
 			d, err := time.ParseDuration(s)
 			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
+				return err
 			}
 			*p = d
 			return nil
-		}, func() string { return p.String() }}
+		}, get: func() string { return p.String() }}
 	}
 	size := func(name, usage string, p *int64) field {
-		return field{name, usage, func(s string) error {
+		return field{name: name, meta: "SIZE", usage: usage, set: func(s string) error {
 			n, err := ParseSize(s)
 			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
+				return err
 			}
 			*p = n
 			return nil
-		}, func() string { return fmt.Sprint(*p) }}
+		}, get: func() string { return FormatSize(*p) }}
 	}
-	fs := []field{
-		str("data-dir", "directory of the embedded default: SQLite database and blob files", &c.DataDir),
-		str("database", "database: a SQLite file path (default <data-dir>/packhub.db) or a postgres:// URL", &c.Database),
-		str("blob-store", "blob store: file:///path (default <data-dir>/blobs) or s3://bucket?endpoint=…&region=…", &c.BlobStore),
-		str("log-level", "log level: debug, info, warn or error", &c.LogLevel),
-		str("log-format", "log format: text or json", &c.LogFormat),
-		dur("restore-window", "how long deleted packages and versions can be restored", &c.RestoreWindow),
-		dur("upload-max-age", "how long an idle upload session is kept", &c.UploadMaxAge),
-	}
-	if storageOnly {
-		return fs
-	}
-	return append(fs,
-		str("addr", "listen address of the REST API and every registry", &c.Addr),
-		str("base-url", "external URL written into responses (default http://<addr>)", &c.BaseURL),
-		str("docker-addr", "listen address for the legacy docker package type (default off)", &c.DockerAddr),
-		str("tls-cert", "TLS certificate file: serve HTTPS on every listener", &c.TLSCert),
-		str("tls-key", "TLS key file", &c.TLSKey),
-		str("token-key", "key that signs registry bearer tokens; replicas must share it (default: generated in the data dir)", &c.TokenKey),
+	storage := func(f field) field { f.storage = true; return f }
+	return []field{
+		storage(str("data-dir", "DIR", "directory of the embedded default: SQLite database and blob files", &c.DataDir)),
+		storage(str("database", "PATH|URL", "a SQLite file path (default <data-dir>/packhub.db) or a postgres:// URL", &c.Database)),
+		storage(str("blob-store", "URL", "file:///path (default <data-dir>/blobs)", &c.BlobStore)),
+		storage(str("log-level", "LEVEL", "log level: debug, info, warn or error", &c.LogLevel)),
+		storage(str("log-format", "FORMAT", "log format: text or json", &c.LogFormat)),
+		storage(dur("restore-window", "how long deleted packages and versions can be restored", &c.RestoreWindow)),
+		storage(dur("upload-max-age", "how long an idle upload session is kept", &c.UploadMaxAge)),
+		str("addr", "HOST:PORT", "listen address of the REST API and every registry (port 0: any free port)", &c.Addr),
+		str("base-url", "URL", "external URL written into responses (default http://<addr>)", &c.BaseURL),
+		str("docker-addr", "HOST:PORT", "listen address for the legacy docker package type (default off)", &c.DockerAddr),
+		str("tls-cert", "FILE", "TLS certificate file (PEM): serve HTTPS on every listener", &c.TLSCert),
+		str("tls-key", "FILE", "TLS private key file (PEM)", &c.TLSKey),
+		str("token-key", "KEY", "key that signs registry bearer tokens; replicas must share it (default: generated in the data dir)", &c.TokenKey),
 		dur("purge-interval", "how often the purge job runs (0: never)", &c.PurgeInterval),
 		size("max-blob-size", "largest blob accepted (bytes, or with KiB/MiB/GiB)", &c.MaxBlobSize),
 		size("max-manifest-size", "largest OCI manifest accepted", &c.MaxManifestSize),
 		size("max-tarball-size", "largest npm tarball accepted", &c.MaxTarballSize),
-	)
+	}
 }
 
-// flagValue adapts a field to flag.Value.
-type flagValue struct{ f field }
+// flagValue adapts a field to flag.Value. Set only records the text: the
+// Loader parses every value in Finish, so that all problems are reported
+// together.
+type flagValue struct {
+	f   *field
+	raw map[string]string
+}
 
 func (v flagValue) String() string {
-	if v.f.get == nil {
+	if v.f == nil {
 		return ""
 	}
 	return v.f.get()
 }
-func (v flagValue) Set(s string) error { return v.f.set(s) }
+
+// Placeholder names the value in help.
+func (v flagValue) Placeholder() string {
+	if v.f == nil {
+		return "VALUE"
+	}
+	return v.f.meta
+}
+
+func (v flagValue) Set(s string) error {
+	v.raw[v.f.name] = s
+	return nil
+}
 
 // Loader binds a Config to a FlagSet and finishes it after parsing.
 type Loader struct {
 	cfg        *Config
-	fields     []field
+	fields     []field // every setting, bound or not
+	storage    bool    // only the storage settings are bound
+	flags      map[string]string
 	configFile string
-	fs         *flag.FlagSet
 }
 
-// Bind registers the settings on fs. With storageOnly, only the settings
-// the admin commands need are bound (they open the same storage).
+// Bind registers the settings on fs, with --config. With storageOnly, only
+// the settings the admin commands need are bound (they open the same
+// storage); a config file may still hold the others, which they ignore.
 func Bind(fs *flag.FlagSet, cfg *Config, storageOnly bool) *Loader {
-	l := &Loader{cfg: cfg, fields: cfg.fields(storageOnly), fs: fs}
-	for _, f := range l.fields {
-		fs.Var(flagValue{f}, f.name, f.usage)
+	l := &Loader{cfg: cfg, fields: cfg.fields(), storage: storageOnly, flags: map[string]string{}}
+	for i := range l.fields {
+		if f := &l.fields[i]; l.bound(f) {
+			fs.Var(flagValue{f, l.flags}, f.name, f.usage)
+		}
 	}
-	fs.StringVar(&l.configFile, "config", os.Getenv("PACKHUB_CONFIG"), "optional JSON config file with the same keys as the flags")
+	fs.StringVar(&l.configFile, "config", os.Getenv("PACKHUB_CONFIG"), "JSON file with settings as keys, e.g. {\"data-dir\": \"/srv/packhub\"} (env PACKHUB_CONFIG)")
 	return l
 }
 
-// Finish applies, below the flags that were set, the environment and the
-// config file, then fills derived defaults and validates.
-func (l *Loader) Finish(getenv func(string) string) error {
-	set := map[string]bool{}
-	l.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var file map[string]any
-	if l.configFile != "" {
-		b, err := os.ReadFile(l.configFile)
-		if err != nil {
-			return fmt.Errorf("config file: %w", err)
-		}
-		if err := json.Unmarshal(b, &file); err != nil {
-			return fmt.Errorf("config file %s: %w", l.configFile, err)
+func (l *Loader) bound(f *field) bool { return f.storage || !l.storage }
+
+// IsSetting reports whether a flag name is one of the settings (or
+// --config) rather than a flag of one command.
+func IsSetting(name string) bool {
+	if name == "config" {
+		return true
+	}
+	for _, f := range (&Config{}).fields() {
+		if f.name == name {
+			return true
 		}
 	}
+	return false
+}
+
+// Finish applies, below the flags that were set, the environment and the
+// config file, then fills derived defaults and validates. Every problem
+// found is reported, joined in one error.
+func (l *Loader) Finish(getenv func(string) string) error {
+	var errs []error
+	file, err := l.readFile()
+	if err != nil {
+		errs = append(errs, err)
+	}
 	known := map[string]bool{}
-	for _, f := range l.fields {
+	for i := range l.fields {
+		f := &l.fields[i]
 		known[f.name] = true
-		if set[f.name] {
+		if !l.bound(f) {
+			continue
+		}
+		if v, ok := l.flags[f.name]; ok {
+			if err := f.set(v); err != nil {
+				errs = append(errs, fmt.Errorf("--%s: %w", f.name, err))
+			}
 			continue
 		}
 		if v := getenv(EnvName(f.name)); v != "" {
 			if err := f.set(v); err != nil {
-				return fmt.Errorf("environment %s: %w", EnvName(f.name), err)
+				errs = append(errs, fmt.Errorf("environment %s: %w", EnvName(f.name), err))
 			}
 			continue
 		}
 		if v, ok := file[f.name]; ok {
-			if err := f.set(fmt.Sprint(v)); err != nil {
-				return fmt.Errorf("config file: %w", err)
+			if err := setFromJSON(f, v); err != nil {
+				errs = append(errs, fmt.Errorf("config file %s: %s: %w", l.configFile, f.name, err))
 			}
 		}
 	}
+	var unknown []string
 	for k := range file {
 		if !known[k] {
-			return fmt.Errorf("config file %s: unknown setting %q", l.configFile, k)
+			unknown = append(unknown, k)
 		}
 	}
-	return l.cfg.complete()
+	slices.Sort(unknown)
+	for _, k := range unknown {
+		errs = append(errs, fmt.Errorf("config file %s: unknown setting %q", l.configFile, k))
+	}
+	if err := l.cfg.complete(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// readFile reads the config file, if one is named, keeping numbers as
+// they are written.
+func (l *Loader) readFile() (map[string]any, error) {
+	if l.configFile == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(l.configFile)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var file map[string]any
+	if err := dec.Decode(&file); err != nil {
+		return nil, fmt.Errorf("config file %s: %w", l.configFile, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("config file %s: more than one JSON value", l.configFile)
+	}
+	return file, nil
+}
+
+// setFromJSON sets a field from a config file value: a string, or a
+// number for the durations' and sizes' plain forms.
+func setFromJSON(f *field, v any) error {
+	switch v := v.(type) {
+	case string:
+		return f.set(v)
+	case json.Number:
+		return f.set(v.String())
+	}
+	return errors.New("must be a string or a number")
 }
 
 // EnvName returns the environment variable of a flag: PACKHUB_<FLAG>.
@@ -202,6 +285,8 @@ func (c *Config) complete() error {
 	}
 	if c.Database == "" {
 		c.Database = filepath.Join(c.DataDir, "packhub.db")
+	} else if err := checkDatabase(c.Database); err != nil {
+		errs = append(errs, err)
 	}
 	if c.BlobStore == "" {
 		abs, err := filepath.Abs(filepath.Join(c.DataDir, "blobs"))
@@ -224,11 +309,9 @@ func (c *Config) complete() error {
 		errs = append(errs, errors.New("tls-cert and tls-key go together"))
 	}
 	if c.BaseURL == "" && c.Addr != "" {
-		scheme := "http"
-		if c.TLSCert != "" {
-			scheme = "https"
+		if _, port, err := net.SplitHostPort(c.Addr); err == nil && port != "0" {
+			c.BaseURL = c.DerivedBaseURL(c.Addr)
 		}
-		c.BaseURL = scheme + "://" + c.Addr
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	if c.BaseURL != "" {
@@ -261,6 +344,34 @@ func (c *Config) complete() error {
 	return errors.Join(errs...)
 }
 
+// DerivedBaseURL is the external URL of a listener on addr when none is
+// configured: http, or https with TLS.
+func (c *Config) DerivedBaseURL(addr string) string {
+	if c.TLSCert != "" {
+		return "https://" + addr
+	}
+	return "http://" + addr
+}
+
+// IsPostgres reports whether a database setting names PostgreSQL.
+func IsPostgres(database string) bool {
+	return strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://")
+}
+
+// checkDatabase refuses a database URL of a kind Packhub cannot open. The
+// URL is not echoed: it may hold a password.
+func checkDatabase(database string) error {
+	scheme, _, ok := strings.Cut(database, "://")
+	if !ok {
+		return nil // a SQLite file path
+	}
+	switch scheme {
+	case "postgres", "postgresql", "sqlite", "file":
+		return nil
+	}
+	return fmt.Errorf("database: %q URLs are not supported: use a SQLite file path or a postgres:// URL", scheme)
+}
+
 // ParseSize parses a byte count: a plain number or one with a KiB, MiB,
 // GiB (or KB, MB, GB, read as powers of 1024) suffix.
 func ParseSize(s string) (int64, error) {
@@ -283,6 +394,20 @@ func ParseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("size %q out of range", s)
 	}
 	return n * mult, nil
+}
+
+// FormatSize writes a byte count as ParseSize reads it, with the largest
+// unit that divides it.
+func FormatSize(n int64) string {
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n != 0 && n%u.mult == 0 {
+			return fmt.Sprintf("%d%s", n/u.mult, u.suffix)
+		}
+	}
+	return fmt.Sprint(n)
 }
 
 // ParseArgs parses fs from args, letting flags stand before or after

@@ -39,6 +39,18 @@ func TestParseSize(t *testing.T) {
 	}
 }
 
+func TestFormatSize(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 1000: "1000", 1024: "1KiB", 4 << 20: "4MiB", 10 << 30: "10GiB", 1<<20 + 1: "1048577"} {
+		got := FormatSize(n)
+		if got != want {
+			t.Errorf("FormatSize(%d) = %q, want %q", n, got, want)
+		}
+		if back, err := ParseSize(got); err != nil || back != n {
+			t.Errorf("ParseSize(FormatSize(%d)) = %d, %v", n, back, err)
+		}
+	}
+}
+
 func TestParseArgsInterleaved(t *testing.T) {
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)
 	a := fs.String("a", "", "")
@@ -55,10 +67,17 @@ func TestParseArgsInterleaved(t *testing.T) {
 // load runs a Loader over args, env and an optional file.
 func load(t *testing.T, args []string, env map[string]string, file string) (Config, error) {
 	t.Helper()
+	return loadFor(t, false, args, env, file)
+}
+
+// loadFor is load for the serve command or, with storageOnly, for the
+// commands that take only the storage settings.
+func loadFor(t *testing.T, storageOnly bool, args []string, env map[string]string, file string) (Config, error) {
+	t.Helper()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	cfg := Defaults()
-	l := Bind(fs, &cfg, false)
+	l := Bind(fs, &cfg, storageOnly)
 	if file != "" {
 		p := filepath.Join(t.TempDir(), "c.json")
 		if err := os.WriteFile(p, []byte(file), 0o600); err != nil {
@@ -111,6 +130,12 @@ func TestValidation(t *testing.T) {
 		{"unknown key", nil, nil, `{"adress": "x"}`, `unknown setting "adress"`},
 		{"bad json", nil, nil, `{`, "config file"},
 		{"bad size", []string{"--max-blob-size", "huge"}, nil, "", "max-blob-size"},
+		{"bad size in env", nil, map[string]string{"PACKHUB_MAX_TARBALL_SIZE": "lots"}, "", "PACKHUB_MAX_TARBALL_SIZE"},
+		{"bad size in file", nil, nil, `{"max-manifest-size": "big"}`, "max-manifest-size"},
+		{"file value of another type", nil, nil, `{"addr": ["x"]}`, "addr: must be a string or a number"},
+		{"mysql database", []string{"--database", "mysql://u:secret@db/packhub"}, nil, "", `"mysql" URLs are not supported`},
+		{"upper-case postgres", []string{"--database", "POSTGRES://db/packhub"}, nil, "", `"POSTGRES" URLs are not supported`},
+		{"two JSON values", nil, nil, `{} {}`, "more than one JSON value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,6 +148,90 @@ func TestValidation(t *testing.T) {
 	cfg, err := load(t, []string{"--tls-cert", "c", "--tls-key", "k", "--addr", "0.0.0.0:443"}, nil, "")
 	if err != nil || cfg.BaseURL != "https://0.0.0.0:443" {
 		t.Fatalf("https base url: %q %v", cfg.BaseURL, err)
+	}
+}
+
+// TestAllProblemsAtOnce: every bad value, from flags, environment and
+// file alike, is reported in one error; a password in a database URL is
+// not echoed.
+func TestAllProblemsAtOnce(t *testing.T) {
+	_, err := load(t,
+		[]string{"--restore-window", "soon", "--addr", "nope", "--database", "mysql://u:secret@db/x"},
+		map[string]string{"PACKHUB_LOG_LEVEL": "loud", "PACKHUB_PURGE_INTERVAL": "often"},
+		`{"adress": "x", "max-blob-size": "huge", "log-format": "xml", "zz-unknown": 1}`)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		"--restore-window", "addr \"nope\"", `"mysql" URLs`, "log-level \"loud\"", "PACKHUB_PURGE_INTERVAL",
+		`unknown setting "adress"`, `unknown setting "zz-unknown"`, "max-blob-size", "log-format \"xml\"",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not report %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "secret") {
+		t.Errorf("error echoes the database password:\n%v", err)
+	}
+}
+
+// TestOneFileForEveryCommand: the commands that take only the storage
+// settings read the file serve reads, and ignore the settings they do
+// not take.
+func TestOneFileForEveryCommand(t *testing.T) {
+	file := `{"addr": "0.0.0.0:8080", "base-url": "https://packages.example.com", "database": "postgres://packhub@db/packhub", "max-blob-size": 1073741824, "tls-cert": "c.pem", "tls-key": "k.pem"}`
+	cfg, err := loadFor(t, true, nil, nil, file)
+	if err != nil {
+		t.Fatalf("storage-only command: %v", err)
+	}
+	if cfg.Database != "postgres://packhub@db/packhub" {
+		t.Errorf("database %q", cfg.Database)
+	}
+	cfg, err = loadFor(t, false, nil, nil, file)
+	if err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	if cfg.Addr != "0.0.0.0:8080" || cfg.BaseURL != "https://packages.example.com" || cfg.MaxBlobSize != 1<<30 {
+		t.Errorf("serve: addr %q base %q max blob %d", cfg.Addr, cfg.BaseURL, cfg.MaxBlobSize)
+	}
+	if _, err := loadFor(t, true, nil, nil, `{"adress": "x"}`); err == nil || !strings.Contains(err.Error(), `unknown setting "adress"`) {
+		t.Errorf("storage-only command, unknown key: %v", err)
+	}
+	// A storage-only command has no --addr flag.
+	if _, err := loadFor(t, true, []string{"--addr", "127.0.0.1:1"}, nil, ""); err == nil {
+		t.Error("storage-only command took --addr")
+	}
+}
+
+// TestPortZeroBaseURL: with port 0 the base URL is left for the server to
+// derive from the port it is given.
+func TestPortZeroBaseURL(t *testing.T) {
+	cfg, err := load(t, []string{"--addr", "127.0.0.1:0"}, nil, "")
+	if err != nil || cfg.BaseURL != "" {
+		t.Fatalf("base url %q, %v", cfg.BaseURL, err)
+	}
+	if got := cfg.DerivedBaseURL("127.0.0.1:4321"); got != "http://127.0.0.1:4321" {
+		t.Fatalf("derived %q", got)
+	}
+	cfg, err = load(t, []string{"--addr", "127.0.0.1:0", "--base-url", "https://x.example/"}, nil, "")
+	if err != nil || cfg.BaseURL != "https://x.example" {
+		t.Fatalf("explicit base url %q, %v", cfg.BaseURL, err)
+	}
+}
+
+func TestDatabaseForms(t *testing.T) {
+	for _, db := range []string{"/srv/packhub.db", "rel/p.db", "postgres://h/db", "postgresql://h/db", "sqlite:x.db", "file:x.db?cache=shared", "file:///srv/x.db"} {
+		if _, err := load(t, []string{"--database", db}, nil, ""); err != nil {
+			t.Errorf("%s: %v", db, err)
+		}
+	}
+}
+
+func TestIsSetting(t *testing.T) {
+	for name, want := range map[string]bool{"addr": true, "data-dir": true, "config": true, "site-admin": false, "role": false} {
+		if got := IsSetting(name); got != want {
+			t.Errorf("IsSetting(%q) = %v", name, got)
+		}
 	}
 }
 

@@ -52,7 +52,9 @@ func validPackageName(name string) bool {
 }
 
 // resolveOwner finds the owner a ref names and checks it against the path
-// it came through.
+// it came through: /orgs/{org} names only organizations, while
+// /users/{username}, as on GitHub, names users and organizations alike (the
+// package-cleanup action reaches organization packages through it).
 func resolveOwner(ctx context.Context, st Store, a *Actor, ref PackageRef) (*Owner, error) {
 	if ref.Scope == SelfPath {
 		if a.Anonymous() {
@@ -67,7 +69,7 @@ func resolveOwner(ctx context.Context, st Store, a *Actor, ref PackageRef) (*Own
 	if err != nil {
 		return nil, notFoundOr(err, "Not Found")
 	}
-	if (ref.Scope == OrgPath && o.Type != OrgOwner) || (ref.Scope == UserPath && o.Type != UserOwner) {
+	if ref.Scope == OrgPath && o.Type != OrgOwner {
 		return nil, Errorf(KindNotFound, "Not Found")
 	}
 	return o, nil

@@ -63,6 +63,7 @@ func newWorld(t *testing.T, env *testenv.Env) *world {
 		must(t, env.Service.GrantPackageAccess(ctx, aa, ref("alice", packages.TypeNpm, "priv"), user, role))
 	}
 	must(t, env.Service.SetPackageVisibility(ctx, env.Actor(oadmin), ref("acme", packages.TypeNpm, "org-internal"), packages.Internal))
+	must(t, env.Service.GrantPackageAccess(ctx, env.Actor(oadmin), ref("acme", packages.TypeNpm, "org-priv"), "carola", packages.RoleAdmin))
 	return w
 }
 
@@ -111,9 +112,22 @@ func TestAuthorization(t *testing.T) {
 		{userRef("alice", npm, "priv"), "alice", wr, restore, rest, ok},
 		{userRef("alice", npm, "priv"), "alice", rd, read, reg, ok},
 		{userRef("alice", npm, "priv"), "alice", "", read, reg, packages.KindForbidden},
-		// The path must match the owner's type.
+		// /orgs/{org} names only organizations; /users/{username}, as on
+		// GitHub, names organizations too, and their rules stay the
+		// organization's: only its admins delete and restore on the REST
+		// API, a package admin deletes through its registry.
 		{orgRef("alice", npm, "priv"), "alice", rd, read, rest, packages.KindNotFound},
-		{userRef("acme", npm, "org-priv"), "oadmin", rd, read, rest, packages.KindNotFound},
+		{userRef("acme", npm, "org-priv"), "oadmin", rd, read, rest, ok},
+		{userRef("acme", npm, "org-priv"), "oadmin", allScopes, dele, rest, ok},
+		{userRef("acme", npm, "org-priv"), "oadmin", allScopes, restore, rest, ok},
+		{userRef("acme", npm, "org-priv"), "mem", allScopes, read, rest, packages.KindNotFound},
+		{userRef("acme", npm, "org-internal"), "mem", allScopes, read, rest, ok},
+		{userRef("acme", npm, "org-internal"), "mem", allScopes, dele, rest, packages.KindForbidden},
+		{userRef("acme", npm, "org-priv"), "carola", allScopes, read, rest, ok},
+		{userRef("acme", npm, "org-priv"), "carola", allScopes, dele, rest, packages.KindForbidden},
+		{userRef("acme", npm, "org-priv"), "carola", allScopes, restore, rest, packages.KindForbidden},
+		{orgRef("acme", npm, "org-priv"), "carola", allScopes, dele, rest, packages.KindForbidden},
+		{ref("acme", npm, "org-priv"), "carola", allScopes, dele, reg, ok},
 		// A stranger cannot see a private package: 404, whatever the op.
 		{userRef("alice", npm, "priv"), "bob", allScopes, read, rest, packages.KindNotFound},
 		{userRef("alice", npm, "priv"), "bob", allScopes, dele, rest, packages.KindNotFound},

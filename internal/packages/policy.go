@@ -34,7 +34,7 @@ type OwnerScope int
 const (
 	AnyOwner OwnerScope = iota // registries: the owner is whoever the name says
 	OrgPath                    // /orgs/{org}/...: the owner must be an organization
-	UserPath                   // /users/{username}/...: the owner must be a user
+	UserPath                   // /users/{username}/...: a user or an organization, as on GitHub
 	SelfPath                   // /user/...: the owner is the caller
 )
 
@@ -230,7 +230,10 @@ func (s *Service) authorize(ctx context.Context, st Store, a *Actor, owner *Owne
 		}
 		return Errorf(KindForbidden, "You do not have permission to %s this package.", opVerb(op))
 	}
-	if scope == OrgPath && (op == OpDelete || op == OpRestore) && acc.orgRole != OrgAdmin && a.UserID() != owner.ID {
+	// On the REST API an organization's packages are deleted and restored
+	// only by its admins, whichever path (/orgs/{org} or /users/{username})
+	// names the organization.
+	if scope != AnyOwner && owner.Type == OrgOwner && (op == OpDelete || op == OpRestore) && acc.orgRole != OrgAdmin {
 		return Errorf(KindForbidden, "You must be an admin of the organization to %s this package.", opVerb(op))
 	}
 	return nil

@@ -13,7 +13,8 @@ import (
 
 // The authorization matrix: every operation, for every kind of caller, on
 // packages of every visibility, of a granular type (container) and a
-// repository-scoped one (maven), in each of the three namespaces.
+// repository-scoped one (maven), in each of the three namespaces, and
+// through /users/{username} naming an organization.
 
 // Callers.
 const (
@@ -36,7 +37,14 @@ const (
 	nsOrg  = "org"  // /orgs/acme/...
 	nsSelf = "self" // /user/...
 	nsUser = "user" // /users/alice/...
+	// nsUserOrg names the organization through the users path
+	// (/users/acme/...), as GitHub allows and the package-cleanup action
+	// does; the organization's rules apply unchanged.
+	nsUserOrg = "userorg"
 )
+
+// orgNamespace reports whether a namespace names the organization.
+func orgNamespace(ns string) bool { return ns == nsOrg || ns == nsUserOrg }
 
 type matrixCase struct {
 	ns   string
@@ -64,7 +72,8 @@ func isRead(kind string) bool {
 //     owner, the organization's admins and those granted access (for maven,
 //     through the repository);
 //   - delete and restore need admin on the package (403 otherwise), and on
-//     the organization paths the caller must also be an organization admin.
+//     an organization's packages the caller must also be an organization
+//     admin, whichever path names the organization.
 func expectedStatus(c matrixCase) int {
 	switch c.who {
 	case whoNone, whoBad, whoExpired:
@@ -80,7 +89,7 @@ func expectedStatus(c matrixCase) int {
 	who := c.who
 	if who == whoReadOnly {
 		who = whoOwner
-		if c.ns == nsOrg {
+		if orgNamespace(c.ns) {
 			who = whoOrgAdmin
 		}
 	}
@@ -100,11 +109,11 @@ func expectedStatus(c matrixCase) int {
 	if isRead(c.kind) {
 		return 200
 	}
-	admin := who == whoOwner || who == whoPkgAdmin || (who == whoOrgAdmin && c.ns == nsOrg)
+	admin := who == whoOwner || who == whoPkgAdmin || (who == whoOrgAdmin && orgNamespace(c.ns))
 	if !admin {
 		return 403
 	}
-	if c.ns == nsOrg && who != whoOrgAdmin {
+	if orgNamespace(c.ns) && who != whoOrgAdmin {
 		return 403
 	}
 	return 204
@@ -114,11 +123,11 @@ func canRead(ns string, vis packages.Visibility, who string) bool {
 	switch {
 	case who == whoOwner || who == whoPkgAdmin:
 		return true
-	case who == whoOrgAdmin && ns == nsOrg:
+	case who == whoOrgAdmin && orgNamespace(ns):
 		return true
 	case vis == packages.Public:
 		return true
-	case vis == packages.Internal && ns == nsOrg && who == whoMember:
+	case vis == packages.Internal && orgNamespace(ns) && who == whoMember:
 		return true
 	}
 	return false
@@ -150,6 +159,13 @@ var literalCases = []struct {
 	{matrixCase{nsSelf, packages.TypeContainer, packages.Public, whoStranger, "get"}, 404},
 	{matrixCase{nsSelf, packages.TypeMaven, packages.Private, whoOwner, "delete"}, 204},
 	{matrixCase{nsSelf, packages.TypeContainer, packages.Private, whoMember, "list"}, 200},
+	{matrixCase{nsUserOrg, packages.TypeContainer, packages.Private, whoOrgAdmin, "versions"}, 200},
+	{matrixCase{nsUserOrg, packages.TypeContainer, packages.Private, whoOrgAdmin, "delete-version"}, 204},
+	{matrixCase{nsUserOrg, packages.TypeContainer, packages.Private, whoPkgAdmin, "delete-version"}, 403},
+	{matrixCase{nsUserOrg, packages.TypeContainer, packages.Public, whoPkgAdmin, "restore"}, 403},
+	{matrixCase{nsUserOrg, packages.TypeContainer, packages.Internal, whoMember, "get"}, 200},
+	{matrixCase{nsUserOrg, packages.TypeMaven, packages.Private, whoStranger, "versions"}, 404},
+	{matrixCase{nsUserOrg, packages.TypeMaven, packages.Public, whoOrgAdmin, "delete"}, 204},
 }
 
 // matrix holds the fixtures of the matrix.
@@ -167,7 +183,7 @@ func matrixName(typ packages.Type, vis packages.Visibility) string {
 }
 
 func ownerKind(ns string) string {
-	if ns == nsOrg {
+	if orgNamespace(ns) {
 		return "org"
 	}
 	return "user"
@@ -175,14 +191,14 @@ func ownerKind(ns string) string {
 
 func (m *matrix) ref(ns string, typ packages.Type, vis packages.Visibility) packages.PackageRef {
 	owner := "alice"
-	if ns == nsOrg {
+	if orgNamespace(ns) {
 		owner = "acme"
 	}
 	return packages.PackageRef{Owner: owner, Type: typ, Name: matrixName(typ, vis)}
 }
 
 func (m *matrix) admin(ns string) string {
-	if ns == nsOrg {
+	if orgNamespace(ns) {
 		return "carol"
 	}
 	return "alice"
@@ -260,7 +276,7 @@ func (m *matrix) run(t *testing.T, c matrixCase) int {
 		}
 	}
 
-	prefix := map[string]string{nsOrg: "/orgs/acme", nsSelf: "/user", nsUser: "/users/alice"}[c.ns]
+	prefix := map[string]string{nsOrg: "/orgs/acme", nsSelf: "/user", nsUser: "/users/alice", nsUserOrg: "/users/acme"}[c.ns]
 	var o op
 	for _, x := range namespaceOps(prefix) {
 		if x.kind == c.kind {
@@ -316,14 +332,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 		})
 		t.Run("matrix", func(t *testing.T) {
 			n := 0
-			for _, ns := range []string{nsOrg, nsUser, nsSelf} {
+			for _, ns := range []string{nsOrg, nsUserOrg, nsUser, nsSelf} {
 				for _, typ := range []packages.Type{packages.TypeContainer, packages.TypeMaven} {
 					for _, vis := range []packages.Visibility{packages.Public, packages.Private, packages.Internal} {
-						if vis == packages.Internal && ns != nsOrg {
+						if vis == packages.Internal && !orgNamespace(ns) {
 							continue // only organizations have internal packages
 						}
 						for _, who := range callers {
-							if who == whoOwner && ns == nsOrg {
+							if who == whoOwner && orgNamespace(ns) {
 								continue // an organization has no token of its own
 							}
 							for _, o := range namespaceOps("") {

@@ -28,6 +28,11 @@
 //   - Paths with "." or ".." segments or empty segments, once decoded, a
 //     trailing slash, an unknown path, and a known path with another method:
 //     404 "Not Found".
+//   - /users/{username}/... names an organization as well as a user, as
+//     GitHub's does (the package-cleanup action for GitHub Packages reaches
+//     organization packages so); the organization's rules apply, so only
+//     its admins delete and restore. /orgs/{org}/... names only
+//     organizations.
 //   - Internal packages are reported with visibility "internal", although
 //     the response schema lists only public and private.
 //   - A credential that does not authenticate is 401 "Bad credentials" on

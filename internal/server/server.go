@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -44,9 +45,12 @@ func (s *Storage) Close() error {
 
 // OpenStorage opens (and migrates) the configured database and blob store.
 func OpenStorage(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Storage, error) {
-	if !strings.Contains(cfg.Database, "://") || strings.HasPrefix(cfg.Database, "file:") || strings.HasPrefix(cfg.Database, "sqlite:") {
+	if !config.IsPostgres(cfg.Database) {
 		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-			return nil, fmt.Errorf("create data dir: %w", err)
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+		if err := checkWritable(cfg.DataDir); err != nil {
+			return nil, fmt.Errorf("data directory %s is not writable: %w", cfg.DataDir, err)
 		}
 	}
 	st, err := store.Open(ctx, cfg.Database)
@@ -65,6 +69,22 @@ func OpenStorage(ctx context.Context, cfg config.Config, logger *slog.Logger) (*
 		Specs:         Specs(),
 	})
 	return &Storage{Store: st, Blobs: blobs, Service: svc}, nil
+}
+
+// checkWritable creates and removes a file in dir. SQLite reports a
+// directory it cannot create its files in as "out of memory"; this says
+// what is wrong instead.
+func checkWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".packhub-write-check-*")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	if err := f.Close(); err != nil {
+		os.Remove(name)
+		return err
+	}
+	return os.Remove(name)
 }
 
 // NewLogger builds the process logger from the configuration.
@@ -118,29 +138,83 @@ func tokenKey(cfg config.Config) ([]byte, error) {
 
 // Server is a running Packhub: its listeners and background jobs.
 type Server struct {
-	cfg     config.Config
-	logger  *slog.Logger
-	storage *Storage
-	ready   atomic.Bool
-	main    http.Handler
-	docker  http.Handler
-	fronts  labeller // the front label of a path
+	cfg       config.Config
+	logger    *slog.Logger
+	storage   *Storage
+	ready     atomic.Bool
+	main      http.Handler
+	docker    http.Handler
+	fronts    labeller    // the front label of a path
+	tls       *tls.Config // nil: plain HTTP
+	listeners []listener
 }
 
-// New builds the server's handlers over opened storage.
-func New(cfg config.Config, storage *Storage, logger *slog.Logger) (*Server, error) {
+// listener is one bound address and the handler it serves.
+type listener struct {
+	name string
+	ln   net.Listener
+	h    http.Handler
+}
+
+// New loads the TLS certificate, binds the listeners and builds the
+// handlers over opened storage, so that any of these fails before the
+// server claims to listen. With port 0 the derived base URL names the port
+// the listener got. Run serves; until then, Close releases the listeners.
+func New(cfg config.Config, storage *Storage, logger *slog.Logger) (_ *Server, err error) {
+	s := &Server{cfg: cfg, logger: logger, storage: storage, fronts: newLabeller(mainFronts, dockerFronts)}
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("load TLS certificate and key: %w", err)
+		}
+		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	key, err := tokenKey(cfg)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, logger: logger, storage: storage, fronts: newLabeller(mainFronts, dockerFronts)}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	mainLn, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	s.listeners = append(s.listeners, listener{name: "main", ln: mainLn})
+	s.cfg.Addr = mainLn.Addr().String()
+	if s.cfg.BaseURL == "" {
+		s.cfg.BaseURL = s.cfg.DerivedBaseURL(s.cfg.Addr)
+	}
+	if cfg.DockerAddr != "" {
+		dockerLn, err := net.Listen("tcp", cfg.DockerAddr)
+		if err != nil {
+			return nil, fmt.Errorf("listen %s: %w", cfg.DockerAddr, err)
+		}
+		s.listeners = append(s.listeners, listener{name: "docker", ln: dockerLn})
+		s.cfg.DockerAddr = dockerLn.Addr().String()
+	}
 	m := newMetrics()
-	d := frontDeps{cfg: cfg, svc: storage.Service, tokenKey: key, logger: logger}
+	d := frontDeps{cfg: s.cfg, svc: storage.Service, tokenKey: key, logger: logger}
 	s.main = s.middleware(m, routes(mainFronts, d, m, &s.ready))
+	s.listeners[0].h = s.main
 	if cfg.DockerAddr != "" {
 		s.docker = s.middleware(m, routes(dockerFronts, d, nil, &s.ready))
+		s.listeners[1].h = s.docker
 	}
 	return s, nil
+}
+
+// Close releases the listeners of a server that was not run.
+func (s *Server) Close() error {
+	var errs []error
+	for _, l := range s.listeners {
+		if err := l.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Handler returns the handler of the main listener.
@@ -153,37 +227,26 @@ func (s *Server) DockerHandler() http.Handler { return s.docker }
 func (s *Server) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	type listener struct {
-		name string
-		addr string
-		h    http.Handler
-	}
-	ls := []listener{{"main", s.cfg.Addr, s.main}}
-	if s.docker != nil {
-		ls = append(ls, listener{"docker", s.cfg.DockerAddr, s.docker})
-	}
-	errc := make(chan error, len(ls)+1)
+	errc := make(chan error, len(s.listeners)+1)
 	var servers []*http.Server
-	for _, l := range ls {
-		ln, err := net.Listen("tcp", l.addr)
-		if err != nil {
-			return fmt.Errorf("listen %s: %w", l.addr, err)
-		}
+	for _, l := range s.listeners {
 		srv := &http.Server{
 			Handler:           l.h,
 			ReadHeaderTimeout: 30 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    listenerHeaderBytes,
 			ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+			TLSConfig:         s.tls,
 		}
 		servers = append(servers, srv)
-		s.logger.Info("listening", "listener", l.name, "addr", ln.Addr().String(), "base_url", s.cfg.BaseURL, "tls", s.cfg.TLSCert != "")
+		s.logger.Info("listening", "listener", l.name, "addr", l.ln.Addr().String(), "base_url", s.cfg.BaseURL, "tls", s.tls != nil)
 		go func() {
 			var err error
-			if s.cfg.TLSCert != "" {
-				err = srv.ServeTLS(ln, s.cfg.TLSCert, s.cfg.TLSKey)
+			if s.tls != nil {
+				// The certificate is in TLSConfig, loaded by New.
+				err = srv.ServeTLS(l.ln, "", "")
 			} else {
-				err = srv.Serve(ln)
+				err = srv.Serve(l.ln)
 			}
 			if err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("serve %s: %w", l.name, err)

@@ -120,6 +120,11 @@ func open(ctx context.Context, dsn string) (*DB, error) {
 	if isPostgresDSN(dsn) {
 		return openPostgres(ctx, dsn)
 	}
+	// Anything else is SQLite; a URL of another kind would become a file
+	// named after it. The DSN is not echoed: it may hold a password.
+	if scheme, _, ok := strings.Cut(dsn, "://"); ok && scheme != "sqlite" && scheme != "file" {
+		return nil, fmt.Errorf("store: unsupported database URL scheme %q", scheme)
+	}
 	return openSQLite(ctx, dsn)
 }
 

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -72,6 +73,7 @@ func TestSQLiteDSNForms(t *testing.T) {
 		"sqlite://" + filepath.Join(dir, "b.db"),
 		"file:" + filepath.Join(dir, "c.db"),
 		"file:" + filepath.Join(dir, "d.db") + "?cache=private",
+		"file://" + filepath.Join(dir, "e.db"),
 		store.DefaultDSN(dir),
 		":memory:",
 	} {
@@ -89,6 +91,11 @@ func TestSQLiteDSNForms(t *testing.T) {
 	}
 	if _, err := store.Open(context.Background(), ""); err == nil {
 		t.Fatal("empty DSN accepted")
+	}
+	// A URL of another database is refused, not taken for a file name.
+	_, err := store.Open(context.Background(), "mysql://u:secret@"+dir+"/db")
+	if err == nil || !strings.Contains(err.Error(), `unsupported database URL scheme "mysql"`) || strings.Contains(err.Error(), "secret") {
+		t.Fatalf("mysql DSN: %v", err)
 	}
 }
 

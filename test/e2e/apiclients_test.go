@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/packhub/packhub/internal/packages"
 )
 
 func repoRoot(t *testing.T) string {
@@ -19,8 +22,10 @@ func repoRoot(t *testing.T) string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// TestOctokit lists and gets packages with @octokit/rest.
-func TestOctokit(t *testing.T) {
+// octokit runs one of the scripts in test/e2e/octokit with node and
+// returns its standard output.
+func octokit(t *testing.T, name string, args ...string) []byte {
+	t.Helper()
 	node := requireTool(t, "node")
 	modules := filepath.Join(repoRoot(t), "test", "tools", "node_modules")
 	if !fileExists(filepath.Join(modules, "@octokit", "rest")) {
@@ -29,11 +34,10 @@ func TestOctokit(t *testing.T) {
 		}
 		t.Skip("@octokit/rest is not installed; run scripts/install-test-deps.sh")
 	}
-	f := newFixture(t)
 	// Node resolves packages from the script's directory upwards, so run a
 	// copy that sits next to the installed modules.
-	script := filepath.Join(repoRoot(t), "test", "tools", "octokit-packages.mjs")
-	src, err := os.ReadFile(filepath.Join(repoRoot(t), "test", "e2e", "octokit", "packages.mjs"))
+	script := filepath.Join(repoRoot(t), "test", "tools", "octokit-"+name)
+	src, err := os.ReadFile(filepath.Join(repoRoot(t), "test", "e2e", "octokit", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,13 +45,20 @@ func TestOctokit(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Remove(script) })
-	cmd := exec.Command(node, script, f.srv.URL, f.aliceToken, "alice", "container", f.container.Name)
+	cmd := exec.Command(node, append([]string{script}, args...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("octokit: %v\n%s", err, stderr.String())
+		t.Fatalf("octokit %s: %v\n%s", name, err, stderr.String())
 	}
+	return out
+}
+
+// TestOctokit lists and gets packages with @octokit/rest.
+func TestOctokit(t *testing.T) {
+	f := newFixture(t)
+	out := octokit(t, "packages.mjs", f.srv.URL, f.aliceToken, "alice", "container", f.container.Name)
 	var got struct {
 		Mine, Theirs []string
 		Package      struct {
@@ -142,5 +153,53 @@ func TestGHAPI(t *testing.T) {
 	}
 	if _, err := run("/orgs/acme/packages/npm/nope"); err == nil || !strings.Contains(err.Error(), "Package not found.") {
 		t.Fatalf("gh api missing package: %v", err)
+	}
+}
+
+// TestOctokitOrgThroughUsersPath lists and deletes versions of an
+// organization's package through /users/{username}/..., as the
+// package-cleanup action for GitHub Packages does with the organization as
+// the owner. The organization's rules stay: a package admin who is not an
+// organization admin may not delete.
+func TestOctokitOrgThroughUsersPath(t *testing.T) {
+	f := newFixture(t)
+	f.srv.Admin("user", "create", "dave")
+	dave := f.srv.Token("dave", "read:packages,write:packages,delete:packages")
+	svc := f.srv.Service()
+	ctx := context.Background()
+	alice, err := svc.Authenticate(ctx, f.aliceToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.GrantPackageAccess(ctx, alice, f.npm, "dave", packages.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	out := octokit(t, "cleanup.mjs", f.srv.URL, f.aliceToken, dave, f.npm.Owner, string(f.npm.Type), f.npm.Name)
+	type version struct {
+		ID   int64
+		Name string
+	}
+	type result struct {
+		Status  int
+		Message string
+	}
+	var got struct {
+		Before, After    []version
+		ByOther, ByAdmin result
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("octokit output %s: %v", out, err)
+	}
+	if len(got.Before) != 2 || got.Before[1].Name != "1.0.0" {
+		t.Fatalf("versions before = %+v", got.Before)
+	}
+	if got.ByOther.Status != 403 || !strings.Contains(got.ByOther.Message, "admin of the organization") {
+		t.Errorf("delete by a package admin who is no organization admin = %+v, want 403", got.ByOther)
+	}
+	if got.ByAdmin.Status != 204 {
+		t.Errorf("delete by the organization admin = %+v, want 204", got.ByAdmin)
+	}
+	if len(got.After) != 1 || got.After[0].Name != "1.1.0" {
+		t.Errorf("versions after = %+v", got.After)
 	}
 }

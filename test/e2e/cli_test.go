@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,11 +57,13 @@ func TestAdminCLI(t *testing.T) {
 		{"org", nil, []string{"admin", "org", "create", "acme", "--admin", "alice", "--data-dir", dir}, 0, `created organization acme`, ``},
 		{"org name taken by user", nil, []string{"admin", "org", "create", "bob", "--admin", "alice", "--data-dir", dir}, 1, `^$`, `already taken`},
 		{"add member", nil, []string{"admin", "org", "add-member", "acme", "bob", "--role", "admin", "--data-dir", dir}, 0, `bob is now admin of acme`, ``},
-		{"add member bad role", nil, []string{"admin", "org", "add-member", "acme", "bob", "--role", "owner", "--data-dir", dir}, 1, `^$`, `member or admin`},
+		{"add member bad role", nil, []string{"admin", "org", "add-member", "acme", "bob", "--role", "owner", "--data-dir", dir}, 2, `^$`, `member or admin`},
 		{"repo via env", []string{"PACKHUB_DATA_DIR=" + dir}, []string{"admin", "repo", "create", "acme/widgets", "--visibility", "private"}, 0, `created repository acme/widgets`, ``},
-		{"repo bad visibility", nil, []string{"admin", "repo", "create", "acme/x", "--visibility", "secret", "--data-dir", dir}, 1, `^$`, `visibility`},
+		{"repo bad visibility", nil, []string{"admin", "repo", "create", "acme/x", "--visibility", "secret", "--data-dir", dir}, 2, `^$`, `visibility`},
+		{"collaborator", nil, []string{"admin", "repo", "add-collaborator", "acme/widgets", "bob", "--role", "read", "--data-dir", dir}, 0, `bob has read on acme/widgets`, ``},
+		{"collaborator bad role", nil, []string{"admin", "repo", "add-collaborator", "acme/widgets", "bob", "--role", "owner", "--data-dir", dir}, 2, `^$`, `read, write or admin`},
 		{"token", nil, []string{"admin", "token", "create", "--user", "alice", "--scopes", "read:packages,write:packages", "--note", "ci", "--expires-in", "24h", "--data-dir", dir}, 0, `^phk_[0-9A-Za-z]{40}\n$`, ``},
-		{"token unknown scope", nil, []string{"admin", "token", "create", "--user", "alice", "--scopes", "admin:org", "--data-dir", dir}, 1, `^$`, `unknown scope`},
+		{"token unknown scope", nil, []string{"admin", "token", "create", "--user", "alice", "--scopes", "admin:org", "--data-dir", dir}, 2, `^$`, `unknown scope`},
 		{"token unknown user", nil, []string{"admin", "token", "create", "--user", "nobody", "--scopes", "read:packages", "--data-dir", dir}, 1, `^$`, `not found`},
 		{"unknown command", nil, []string{"frobnicate"}, 2, ``, `unknown command`},
 		{"bad config", nil, []string{"serve", "--addr", "nonsense", "--data-dir", dir}, 2, ``, `addr`},
@@ -183,4 +186,259 @@ func TestOversizedHeaders(t *testing.T) {
 		t.Fatalf("server after oversized headers: %v", err)
 	}
 	resp.Body.Close()
+}
+
+// cliCommands is every command packhub has, as its help lists it.
+var cliCommands = []string{
+	"serve",
+	"admin user create",
+	"admin org create",
+	"admin org add-member",
+	"admin repo create",
+	"admin repo add-collaborator",
+	"admin token create",
+	"gc",
+	"migrate",
+}
+
+// TestCLIHelp: packhub --help lists every command; --help on every command
+// and group prints to stdout and exits 0.
+func TestCLIHelp(t *testing.T) {
+	stdout, stderr, code := runPackhub(t, nil, "--help")
+	if code != 0 || stderr != "" {
+		t.Fatalf("--help: exit %d, stderr %q", code, stderr)
+	}
+	for _, c := range append(cliCommands, "--version") {
+		if !strings.Contains(stdout, "  packhub "+c) {
+			t.Errorf("packhub --help does not list %q:\n%s", c, stdout)
+		}
+	}
+	for _, c := range append(cliCommands, "admin", "admin repo") {
+		for _, help := range []string{"--help", "-h"} {
+			args := append(strings.Fields(c), help)
+			stdout, stderr, code := runPackhub(t, nil, args...)
+			if code != 0 || stderr != "" || !strings.Contains(stdout, "Usage") || !strings.Contains(stdout, "packhub "+c) {
+				t.Errorf("%q: exit %d\nstdout: %s\nstderr: %s", args, code, stdout, stderr)
+			}
+		}
+	}
+}
+
+// TestCLIVersion: --version prints the version set at build time, or
+// "dev" (or the module version Go recorded) without one.
+func TestCLIVersion(t *testing.T) {
+	stdout, stderr, code := runPackhub(t, nil, "--version")
+	if code != 0 || stderr != "" || !regexp.MustCompile(`^packhub \S+\n$`).MatchString(stdout) {
+		t.Fatalf("--version: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	bin := filepath.Join(t.TempDir(), "packhub")
+	build := exec.Command("go", "build", "-ldflags", "-X main.version=1.2.3-test", "-o", bin, "github.com/packhub/packhub/cmd/packhub")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil || string(out) != "packhub 1.2.3-test\n" {
+		t.Fatalf("--version with -ldflags: %q, %v", out, err)
+	}
+}
+
+// TestCLIUsageErrors: a usage error exits 2 and prints its error once.
+func TestCLIUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"admin", "user", "create", "bob", "--sit-admin", "--data-dir", dir}, "flag provided but not defined: -sit-admin"},
+		{[]string{"serve", "--adr", "127.0.0.1:0"}, "flag provided but not defined: -adr"},
+		{[]string{"gc", "--dry-run=maybe"}, `invalid boolean value "maybe" for -dry-run`},
+		{[]string{"admin", "repo"}, "needs a command"},
+		{[]string{"admin", "repo", "remove"}, `unknown command "admin repo remove"`},
+		{[]string{"migrate", "now"}, "takes no arguments"},
+		{[]string{}, "no command given"},
+	}
+	for _, tt := range tests {
+		_, stderr, code := runPackhub(t, nil, tt.args...)
+		if code != 2 {
+			t.Errorf("%q: exit %d, want 2\n%s", tt.args, code, stderr)
+		}
+		if n := strings.Count(stderr, tt.want); n != 1 {
+			t.Errorf("%q: error printed %d times, want once:\n%s", tt.args, n, stderr)
+		}
+	}
+}
+
+// TestConfigFileEveryCommand: the documented config file, with settings
+// only serve takes, serves every command.
+func TestConfigFileEveryCommand(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	cfg := filepath.Join(dir, "packhub.json")
+	db := filepath.Join(dir, "db", "packhub.db")
+	if err := os.MkdirAll(filepath.Dir(db), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	file := `{"addr": "` + addr + `", "base-url": "https://packages.example.com", "database": "` + db + `", "data-dir": "` + dir + `", "max-blob-size": 1073741824}`
+	if err := os.WriteFile(cfg, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"migrate", "--config", cfg},
+		{"admin", "user", "create", "alice", "--config", cfg},
+		{"admin", "token", "create", "--user", "alice", "--scopes", "read:packages", "--config", cfg},
+		{"gc", "--dry-run", "--config", cfg},
+	} {
+		if _, stderr, code := runPackhub(t, nil, args...); code != 0 {
+			t.Errorf("%q: exit %d\n%s", args, code, stderr)
+		}
+	}
+	// The same file through the environment, for serve.
+	s := startServe(t, []string{"PACKHUB_CONFIG=" + cfg}, "serve")
+	if got := s.waitListening(t); !strings.Contains(got, "base_url=https://packages.example.com") || !strings.Contains(got, "addr="+addr) {
+		t.Fatalf("serve from the config file: %s", got)
+	}
+	if !fileExists(db) {
+		t.Fatalf("database %s not used", db)
+	}
+}
+
+// TestConfigProblems: bad settings are refused clearly, every one at once.
+func TestConfigProblems(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(cfg, []byte(`{"adress": "x", "log-format": "xml", "max-blob-size": "huge"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runPackhub(t, nil, "serve", "--config", cfg, "--addr", "nope", "--data-dir", dir)
+	if code != 2 {
+		t.Fatalf("exit %d, want 2\n%s", code, stderr)
+	}
+	for _, want := range []string{`unknown setting "adress"`, `log-format "xml"`, "max-blob-size", `addr "nope"`} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("%q not reported:\n%s", want, stderr)
+		}
+	}
+
+	// A database URL that is neither a file nor PostgreSQL.
+	_, stderr, code = runPackhub(t, nil, "migrate", "--data-dir", dir, "--database", "mysql://packhub:secret@db/packhub")
+	if code != 2 || !strings.Contains(stderr, `"mysql" URLs are not supported`) || strings.Contains(stderr, "secret") {
+		t.Errorf("mysql database: exit %d\n%s", code, stderr)
+	}
+	if matches, _ := filepath.Glob("mysql*"); len(matches) > 0 {
+		t.Errorf("a file was made for the mysql URL: %v", matches)
+	}
+
+	// A data directory nobody can create files in (root included).
+	_, stderr, code = runPackhub(t, nil, "admin", "user", "create", "alice", "--data-dir", "/proc")
+	if code != 1 || !strings.Contains(stderr, "data directory /proc is not writable") || strings.Contains(stderr, "out of memory") {
+		t.Errorf("unwritable data directory: exit %d\n%s", code, stderr)
+	}
+}
+
+// serveProcess is a packhub serve started by a test, with its stderr.
+type serveProcess struct {
+	cmd  *exec.Cmd
+	logs *syncBuffer
+	done chan struct{}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func startServe(t *testing.T, env []string, args ...string) *serveProcess {
+	t.Helper()
+	bin, err := binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &serveProcess{cmd: exec.Command(bin, args...), logs: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stderr = p.logs
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+// waitListening waits for the first "listening" log line and returns it.
+func (p *serveProcess) waitListening(t *testing.T) string {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		for _, line := range strings.Split(p.logs.String(), "\n") {
+			if strings.Contains(line, "msg=listening") {
+				return line
+			}
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("packhub exited before listening:\n%s", p.logs.String())
+		case <-deadline:
+			t.Fatalf("packhub did not listen:\n%s", p.logs.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// TestServePortZero: --addr HOST:0 listens on a free port, and the log and
+// the derived base URL name that port.
+func TestServePortZero(t *testing.T) {
+	p := startServe(t, nil, "serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--purge-interval", "0")
+	line := p.waitListening(t)
+	m := regexp.MustCompile(`addr=127\.0\.0\.1:(\d+) base_url=http://127\.0\.0\.1:(\d+) `).FindStringSubmatch(line)
+	if m == nil || m[1] == "0" || m[1] != m[2] {
+		t.Fatalf("listening line %q does not report the port", line)
+	}
+	base := "http://127.0.0.1:" + m[1]
+	resp, err := http.Get(base + "/v2/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("WWW-Authenticate"); !strings.Contains(got, `realm="`+base+`/token"`) {
+		t.Errorf("token realm %q does not name %s", got, base)
+	}
+}
+
+// TestServeBadTLS: a certificate that does not load stops serve before it
+// claims to listen.
+func TestServeBadTLS(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.pem")
+	if err := os.WriteFile(bad, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runPackhub(t, nil, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--tls-cert", bad, "--tls-key", bad)
+	if code != 1 || !strings.Contains(stderr, "load TLS certificate and key") || strings.Contains(stderr, "listening") {
+		t.Fatalf("bad TLS certificate: exit %d\n%s", code, stderr)
+	}
+	_, stderr, code = runPackhub(t, nil, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--tls-cert", filepath.Join(dir, "missing.pem"), "--tls-key", bad)
+	if code != 1 || !strings.Contains(stderr, "missing.pem") || strings.Contains(stderr, "listening") {
+		t.Fatalf("missing TLS certificate: exit %d\n%s", code, stderr)
+	}
 }

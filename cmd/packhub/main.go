@@ -10,8 +10,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/packhub/packhub/internal/config"
@@ -27,8 +29,11 @@ Usage:
   packhub admin user create LOGIN [--site-admin]
   packhub admin org create LOGIN --admin USER
   packhub admin org add-member ORG USER [--role member|admin]
+  packhub admin org remove-member ORG USER
   packhub admin repo create OWNER/NAME [--visibility public|private|internal]
   packhub admin token create --user LOGIN --scopes SCOPES [--note TEXT] [--expires-in DURATION]
+  packhub admin token list --user LOGIN
+  packhub admin token revoke ID
   packhub gc [--dry-run]                purge what was deleted past the restore window, free blobs
   packhub migrate                       apply database migrations and exit
 
@@ -210,6 +215,17 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "%s is now %s of %s\n", c.args[1], role, c.args[0])
 			return nil
 		})
+	case "org remove-member":
+		return withStorage(ctx, name, rest, stderr, nil, func(c *command, st *server.Storage) error {
+			if err := wantArgs(c, 2, "ORG USER"); err != nil {
+				return err
+			}
+			if err := st.Service.RemoveOrgMember(ctx, c.args[0], c.args[1]); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%s is no longer a member of %s\n", c.args[1], c.args[0])
+			return nil
+		})
 	case "repo create":
 		vis := "public"
 		return withStorage(ctx, name, rest, stderr, func(fs *flag.FlagSet) {
@@ -268,9 +284,74 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout, tok)
 			return nil
 		})
+	case "token list":
+		var user string
+		return withStorage(ctx, name, rest, stderr, func(fs *flag.FlagSet) {
+			fs.StringVar(&user, "user", "", "the user whose tokens to list (required)")
+		}, func(c *command, st *server.Storage) error {
+			if err := wantArgs(c, 0, "no arguments"); err != nil {
+				return err
+			}
+			if user == "" {
+				return usageError{"--user LOGIN is required"}
+			}
+			tokens, err := st.Service.ListTokens(ctx, user)
+			if err != nil {
+				return err
+			}
+			return writeTokens(stdout, tokens, time.Now())
+		})
+	case "token revoke":
+		return withStorage(ctx, name, rest, stderr, nil, func(c *command, st *server.Storage) error {
+			if err := wantArgs(c, 1, "ID"); err != nil {
+				return err
+			}
+			id, err := strconv.ParseInt(c.args[0], 10, 64)
+			if err != nil || id <= 0 {
+				return usageError{fmt.Sprintf("token ID must be a positive number, got %q", c.args[0])}
+			}
+			t, u, err := st.Service.RevokeToken(ctx, id)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "revoked token %d of %s (revoked at %s)\n", t.ID, u.Login, t.RevokedAt.Format(time.RFC3339))
+			return nil
+		})
 	}
 	fmt.Fprint(stderr, usage)
 	return usageError{fmt.Sprintf("unknown admin command %q", what)}
+}
+
+// writeTokens prints a table of tokens, one line each: id, note, scopes,
+// creation, expiry, last use and state at now. No secret is stored, so none
+// is printed.
+func writeTokens(w io.Writer, tokens []packages.Token, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNOTE\tSCOPES\tCREATED\tEXPIRES\tLAST USED\tSTATE")
+	for _, t := range tokens {
+		scopes := strings.Join(t.Scopes, ",")
+		if scopes == "" {
+			scopes = "-"
+		}
+		state := "active"
+		switch {
+		case t.RevokedAt != nil:
+			state = "revoked " + timeOr(t.RevokedAt, "")
+		case !t.Usable(now):
+			state = "expired"
+		}
+		fmt.Fprintf(tw, "%d\t%q\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Note, scopes,
+			t.CreatedAt.UTC().Format(time.RFC3339), timeOr(t.ExpiresAt, "never"), timeOr(t.LastUsedAt, "never"), state)
+	}
+	return tw.Flush()
+}
+
+// timeOr formats an optional time, or returns none.
+func timeOr(t *time.Time, none string) string {
+	if t == nil {
+		return none
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 func gc(ctx context.Context, args []string, stdout, stderr io.Writer) error {

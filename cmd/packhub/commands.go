@@ -4,8 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/packhub/packhub/internal/jobs"
@@ -83,6 +86,14 @@ var commands = []*cmd{
 		setup:    orgAddMemberSetup,
 	},
 	{
+		name:    "admin org remove-member",
+		args:    []string{"ORG", "USER"},
+		summary: "remove a member from an organization, with the grants it gave on its packages and repositories",
+		help: "The member loses access to the organization's private and internal packages at once,\n" +
+			"registry bearer tokens included.",
+		setup: orgRemoveMemberSetup,
+	},
+	{
 		name:     "admin repo create",
 		args:     []string{"OWNER/NAME"},
 		synopsis: "[--visibility public|private|internal]",
@@ -102,6 +113,18 @@ var commands = []*cmd{
 		summary:  "create a personal access token; prints only the token",
 		help:     "SCOPES is a comma-separated list of: " + strings.Join(packages.KnownScopes, ", ") + ".",
 		setup:    tokenCreateSetup,
+	},
+	{
+		name:     "admin token list",
+		synopsis: "--user LOGIN",
+		summary:  "list a user's tokens: id, note, scopes, created, expiry, last use, state (no secrets)",
+		setup:    tokenListSetup,
+	},
+	{
+		name:    "admin token revoke",
+		args:    []string{"ID"},
+		summary: "revoke a token; it and every registry bearer token minted from it stop working at once",
+		setup:   tokenRevokeSetup,
 	},
 	{
 		name:     "gc",
@@ -205,6 +228,90 @@ func orgAddMemberSetup(fs *flag.FlagSet) cmdFunc {
 		fmt.Fprintf(inv.stdout, "%s is now %s of %s\n", user, r, org)
 		return nil
 	}
+}
+
+func orgRemoveMemberSetup(*flag.FlagSet) cmdFunc {
+	return func(ctx context.Context, inv *invocation) error {
+		st, err := inv.openStorage(ctx)
+		if err != nil {
+			return err
+		}
+		org, user := inv.args[0], inv.args[1]
+		if err := st.Service.RemoveOrgMember(ctx, org, user); err != nil {
+			return err
+		}
+		fmt.Fprintf(inv.stdout, "%s is no longer a member of %s\n", user, org)
+		return nil
+	}
+}
+
+func tokenListSetup(fs *flag.FlagSet) cmdFunc {
+	user := fs.String("user", "", "the user whose tokens to list (required)")
+	return func(ctx context.Context, inv *invocation) error {
+		if *user == "" {
+			return usagef("--user LOGIN is required")
+		}
+		st, err := inv.openStorage(ctx)
+		if err != nil {
+			return err
+		}
+		tokens, err := st.Service.ListTokens(ctx, *user)
+		if err != nil {
+			return err
+		}
+		return writeTokens(inv.stdout, tokens, time.Now())
+	}
+}
+
+func tokenRevokeSetup(*flag.FlagSet) cmdFunc {
+	return func(ctx context.Context, inv *invocation) error {
+		id, err := strconv.ParseInt(inv.args[0], 10, 64)
+		if err != nil || id <= 0 {
+			return usagef("token ID must be a positive number, got %q", inv.args[0])
+		}
+		st, err := inv.openStorage(ctx)
+		if err != nil {
+			return err
+		}
+		t, u, err := st.Service.RevokeToken(ctx, id)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(inv.stdout, "revoked token %d of %s (revoked at %s)\n", t.ID, u.Login, t.RevokedAt.Format(time.RFC3339))
+		return nil
+	}
+}
+
+// writeTokens prints a table of tokens, one line each: id, note, scopes,
+// creation, expiry, last use and state at now. No secret is stored, so none
+// is printed.
+func writeTokens(w io.Writer, tokens []packages.Token, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNOTE\tSCOPES\tCREATED\tEXPIRES\tLAST USED\tSTATE")
+	for _, t := range tokens {
+		scopes := strings.Join(t.Scopes, ",")
+		if scopes == "" {
+			scopes = "-"
+		}
+		state := "active"
+		switch {
+		case t.RevokedAt != nil:
+			state = "revoked " + timeOr(t.RevokedAt, "")
+		case !t.Usable(now):
+			state = "expired"
+		}
+		fmt.Fprintf(tw, "%d\t%q\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Note, scopes,
+			t.CreatedAt.UTC().Format(time.RFC3339), timeOr(t.ExpiresAt, "never"), timeOr(t.LastUsedAt, "never"), state)
+	}
+	return tw.Flush()
+}
+
+// timeOr formats an optional time, or returns none.
+func timeOr(t *time.Time, none string) string {
+	if t == nil {
+		return none
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 func repoCreateSetup(fs *flag.FlagSet) cmdFunc {

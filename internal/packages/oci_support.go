@@ -2,31 +2,20 @@ package packages
 
 import (
 	"context"
-	"errors"
 	"fmt"
 )
 
 // What registry protocols (the OCI distribution API) need beyond the
 // operations every front shares.
 
-// errDryRun rolls back the transaction of a dry run.
-var errDryRun = errors.New("dry run")
-
 // CanPublish reports whether EnsurePackage would succeed for the caller,
 // without creating anything: nil when the caller may publish to the
 // package (creating it if it does not exist), else the error EnsurePackage
 // would return. Registries use it to decide what a bearer token grants
-// before the first push.
+// before the first push. It only reads, outside any transaction: a token
+// request never waits for, nor takes, a write lock.
 func (s *Service) CanPublish(ctx context.Context, a *Actor, ref PackageRef, repository string) error {
-	err := s.store.WithTx(ctx, func(tx Store) error {
-		if _, _, err := s.ensurePackage(ctx, tx, a, ref, repository); err != nil {
-			return err
-		}
-		return errDryRun
-	})
-	if errors.Is(err, errDryRun) {
-		return nil
-	}
+	_, err := s.checkPublish(ctx, s.store, a, ref, repository)
 	return err
 }
 

@@ -58,60 +58,94 @@ func (s *Service) EnsurePackage(ctx context.Context, a *Actor, ref PackageRef, r
 }
 
 func (s *Service) ensurePackage(ctx context.Context, tx Store, a *Actor, ref PackageRef, repository string) (*Package, bool, error) {
-	if a.Anonymous() {
-		return nil, false, Errorf(KindUnauthenticated, MsgRequiresAuthentication)
-	}
-	if _, ok := s.specs.Get(ref.Type); !ok {
-		return nil, false, Errorf(KindInvalid, "package type %q is not known", ref.Type)
-	}
-	if err := s.checkScopes(a, OpWrite, ref.Type); err != nil {
-		return nil, false, err
-	}
-	if !validPackageName(ref.Name) {
-		return nil, false, Errorf(KindInvalid, "package name %q is not valid", ref.Name)
-	}
-	owner, err := resolveOwner(ctx, tx, a, ref)
+	t, err := s.checkPublish(ctx, tx, a, ref, repository)
 	if err != nil {
-		if IsNotFound(err) {
-			return nil, false, Wrap(KindNotFound, fmt.Sprintf("owner %q not found", ref.Owner), err)
-		}
 		return nil, false, err
 	}
-	pkg, err := tx.GetPackage(ctx, owner.ID, ref.Type, ref.Name, Active)
-	if err == nil {
-		if err := s.authorize(ctx, tx, a, owner, pkg, OpWrite, ViaRegistry, AnyOwner); err != nil {
-			return nil, false, err
-		}
-		if pkg, err = lockFresh(ctx, tx, pkg, Active); err != nil {
-			return nil, false, err
-		}
-		if err := s.checkRepository(ctx, tx, owner, pkg, repository); err != nil {
-			return nil, false, err
-		}
-		if err := s.linkRepository(ctx, tx, owner, pkg, repository); err != nil {
-			return nil, false, err
-		}
-		return pkg, false, nil
+	if t.create {
+		pkg, err := s.createPackage(ctx, tx, a, t.owner, t.pkg)
+		return pkg, err == nil, err
 	}
-	if !IsNotFound(err) {
-		return nil, false, fmt.Errorf("get package %s: %w", ref, err)
+	pkg, err := lockFresh(ctx, tx, t.pkg, Active)
+	if err != nil {
+		return nil, false, err
 	}
-	pkg, err = s.createPackage(ctx, tx, a, owner, ref, repository)
-	return pkg, err == nil, err
+	if pkg.RepositoryID != t.pkg.RepositoryID {
+		// Moved to another repository since it was checked.
+		if err := s.checkRepository(ctx, tx, t.owner, pkg, repository); err != nil {
+			return nil, false, err
+		}
+	}
+	if err := s.linkRepository(ctx, tx, t.owner, pkg, repository); err != nil {
+		return nil, false, err
+	}
+	return pkg, false, nil
 }
 
-// createPackage makes a new package in owner's namespace if the caller may.
-func (s *Service) createPackage(ctx context.Context, tx Store, a *Actor, owner *Owner, ref PackageRef, repository string) (*Package, error) {
+// publishTarget is what a publish would write to: an active package, or
+// one to create.
+type publishTarget struct {
+	owner  *Owner
+	pkg    *Package
+	create bool // pkg does not exist yet
+}
+
+// checkPublish decides, reading only, whether a may publish to the package
+// ref names (creating it when it does not exist): it returns the error
+// ensurePackage would return, or what ensurePackage would write to.
+func (s *Service) checkPublish(ctx context.Context, st Store, a *Actor, ref PackageRef, repository string) (*publishTarget, error) {
+	if a.Anonymous() {
+		return nil, Errorf(KindUnauthenticated, MsgRequiresAuthentication)
+	}
+	if _, ok := s.specs.Get(ref.Type); !ok {
+		return nil, Errorf(KindInvalid, "package type %q is not known", ref.Type)
+	}
+	if err := s.checkScopes(a, OpWrite, ref.Type); err != nil {
+		return nil, err
+	}
+	if !validPackageName(ref.Name) {
+		return nil, Errorf(KindInvalid, "package name %q is not valid", ref.Name)
+	}
+	owner, err := resolveOwner(ctx, st, a, ref)
+	if err != nil {
+		if IsNotFound(err) {
+			return nil, Wrap(KindNotFound, fmt.Sprintf("owner %q not found", ref.Owner), err)
+		}
+		return nil, err
+	}
+	pkg, err := st.GetPackage(ctx, owner.ID, ref.Type, ref.Name, Active)
+	if err == nil {
+		if err := s.authorize(ctx, st, a, owner, pkg, OpWrite, ViaRegistry, AnyOwner); err != nil {
+			return nil, err
+		}
+		if err := s.checkRepository(ctx, st, owner, pkg, repository); err != nil {
+			return nil, err
+		}
+		return &publishTarget{owner: owner, pkg: pkg}, nil
+	}
+	if !IsNotFound(err) {
+		return nil, fmt.Errorf("get package %s: %w", ref, err)
+	}
+	pkg, err = s.newPackage(ctx, st, a, owner, ref, repository)
+	if err != nil {
+		return nil, err
+	}
+	return &publishTarget{owner: owner, pkg: pkg, create: true}, nil
+}
+
+// newPackage decides, reading only, whether the caller may create a
+// package in owner's namespace, and returns the package it would create.
+func (s *Service) newPackage(ctx context.Context, st Store, a *Actor, owner *Owner, ref PackageRef, repository string) (*Package, error) {
 	var orgRole OrgRole
 	if owner.Type == OrgOwner {
-		r, err := tx.GetOrgRole(ctx, owner.ID, a.User.ID)
+		r, err := st.GetOrgRole(ctx, owner.ID, a.User.ID)
 		if err != nil {
 			return nil, fmt.Errorf("org role: %w", err)
 		}
 		orgRole = r
 	}
 	pkg := &Package{OwnerID: owner.ID, Type: ref.Type, Name: ref.Name, Visibility: Private}
-	repo, err := s.repositoryFor(ctx, tx, owner, repository)
+	repo, err := s.repositoryFor(ctx, st, owner, repository)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +154,7 @@ func (s *Service) createPackage(ctx context.Context, tx Store, a *Actor, owner *
 		if repo == nil {
 			return nil, Errorf(KindNotFound, "repository %q not found", repository)
 		}
-		r, err := repoRole(ctx, tx, a, owner, repo.ID, orgRole)
+		r, err := repoRole(ctx, st, a, owner, repo.ID, orgRole)
 		if err != nil {
 			return nil, err
 		}
@@ -145,15 +179,20 @@ func (s *Service) createPackage(ctx context.Context, tx Store, a *Actor, owner *
 			}
 		}
 	}
+	return pkg, nil
+}
+
+// createPackage creates the package newPackage decided on.
+func (s *Service) createPackage(ctx context.Context, tx Store, a *Actor, owner *Owner, pkg *Package) (*Package, error) {
 	now := s.now()
 	pkg.CreatedAt, pkg.UpdatedAt = now, now
 	if err := tx.CreatePackage(ctx, pkg); err != nil {
 		if IsConflict(err) {
-			return nil, Errorf(KindConflict, "package %s was created concurrently; try again", ref.Name)
+			return nil, Errorf(KindConflict, "package %s was created concurrently; try again", pkg.Name)
 		}
 		return nil, fmt.Errorf("create package: %w", err)
 	}
-	if s.specs.spec(ref.Type).Granular() && a.User.ID != owner.ID {
+	if s.specs.spec(pkg.Type).Granular() && a.User.ID != owner.ID {
 		// The creator administers the package it made.
 		if err := tx.SetPackageAccess(ctx, pkg.ID, a.User.ID, RoleAdmin); err != nil {
 			return nil, fmt.Errorf("grant creator: %w", err)

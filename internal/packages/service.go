@@ -154,6 +154,43 @@ func (s *Service) AddOrgMember(ctx context.Context, orgLogin, userLogin string, 
 	return s.store.SetOrgMember(ctx, org.ID, user.ID, role)
 }
 
+// RemoveOrgMember removes a user from an organization, with every role
+// the user holds on the organization's packages and repositories (package
+// grants, including the one the creator of a package gets, and
+// collaborator roles): a removed member keeps no access to the
+// organization beyond what anyone has. Permissions are read from the store
+// on every request, so this takes effect at once, for registry bearer
+// tokens too. A user who is not a member is KindNotFound.
+func (s *Service) RemoveOrgMember(ctx context.Context, orgLogin, userLogin string) error {
+	org, err := s.ownerByLogin(ctx, orgLogin)
+	if err != nil {
+		return err
+	}
+	if org.Type != OrgOwner {
+		return Errorf(KindInvalid, "%s is not an organization", org.Login)
+	}
+	user, err := userByLogin(ctx, s.store, userLogin)
+	if err != nil {
+		return err
+	}
+	return s.store.WithTx(ctx, func(tx Store) error {
+		role, err := tx.GetOrgRole(ctx, org.ID, user.ID)
+		if err != nil {
+			return fmt.Errorf("org role: %w", err)
+		}
+		if role == NoOrgRole {
+			return Errorf(KindNotFound, "%s is not a member of %s", user.Login, org.Login)
+		}
+		if err := tx.SetOrgMember(ctx, org.ID, user.ID, NoOrgRole); err != nil {
+			return fmt.Errorf("remove org member: %w", err)
+		}
+		if err := tx.RemoveGrants(ctx, org.ID, user.ID); err != nil {
+			return fmt.Errorf("remove grants: %w", err)
+		}
+		return nil
+	})
+}
+
 // CreateRepository creates the repository "OWNER/NAME".
 func (s *Service) CreateRepository(ctx context.Context, fullName string, vis Visibility) (*Repository, error) {
 	ownerLogin, name, ok := strings.Cut(fullName, "/")
@@ -243,7 +280,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Actor, error
 		return nil, fmt.Errorf("look up token: %w", err)
 	}
 	now := s.now()
-	if t.ExpiresAt != nil && !now.Before(*t.ExpiresAt) {
+	if !t.Usable(now) {
 		return nil, bad
 	}
 	user, err := s.store.GetOwnerByID(ctx, t.UserID)
@@ -258,6 +295,73 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Actor, error
 		t.LastUsedAt = &now
 	}
 	return &Actor{User: user, Token: t}, nil
+}
+
+// AuthenticateTokenID resolves the personal access token a registry
+// bearer token was minted from, by id, to an Actor: a bearer token is only
+// as good as that token, so it stops working the moment the token expires
+// or is revoked. userID is the user the bearer token names; a token of
+// another user, a missing, revoked or expired token is KindBadCredentials.
+// It costs one read of the token by primary key (and one of its user) per
+// request, and caches nothing, so that a revocation by another process is
+// seen on the very next request.
+func (s *Service) AuthenticateTokenID(ctx context.Context, tokenID, userID int64) (*Actor, error) {
+	bad := Errorf(KindBadCredentials, MsgBadCredentials)
+	if tokenID <= 0 || userID <= 0 {
+		return nil, bad
+	}
+	t, err := s.store.GetTokenByID(ctx, tokenID)
+	if err != nil {
+		if IsNotFound(err) {
+			return nil, bad
+		}
+		return nil, fmt.Errorf("look up token: %w", err)
+	}
+	if t.UserID != userID || !t.Usable(s.now()) {
+		return nil, bad
+	}
+	user, err := s.store.GetOwnerByID(ctx, t.UserID)
+	if err != nil {
+		if IsNotFound(err) {
+			return nil, bad
+		}
+		return nil, fmt.Errorf("token owner: %w", err)
+	}
+	return &Actor{User: user, Token: t}, nil
+}
+
+// ListTokens returns a user's personal access tokens, oldest first,
+// revoked and expired ones included. Only hashes are stored, so no secret
+// is among them.
+func (s *Service) ListTokens(ctx context.Context, userLogin string) ([]Token, error) {
+	user, err := userByLogin(ctx, s.store, userLogin)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := s.store.ListTokens(ctx, user.ID)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	return ts, nil
+}
+
+// RevokeToken revokes a personal access token by id. The token, and every
+// registry bearer token minted from it, stops working on the next request.
+// Revoking a revoked token changes nothing. It returns the token and its
+// user.
+func (s *Service) RevokeToken(ctx context.Context, id int64) (*Token, *Owner, error) {
+	if err := s.store.RevokeToken(ctx, id, s.now()); err != nil {
+		return nil, nil, notFoundOr(err, fmt.Sprintf("token %d not found", id))
+	}
+	t, err := s.store.GetTokenByID(ctx, id)
+	if err != nil {
+		return nil, nil, notFoundOr(err, fmt.Sprintf("token %d not found", id))
+	}
+	user, err := s.store.GetOwnerByID(ctx, t.UserID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("token owner: %w", err)
+	}
+	return t, user, nil
 }
 
 // Owner returns a user or organization by login.

@@ -29,11 +29,19 @@ type Store interface {
 	GetRepositoryByID(ctx context.Context, id int64) (*Repository, error)
 	SetCollaborator(ctx context.Context, repoID, userID int64, role Role) error // NoRole removes
 	GetCollaboratorRole(ctx context.Context, repoID, userID int64) (Role, error)
+	// RemoveGrants removes every role userID holds on packages and
+	// repositories of ownerID (package grants, collaborator roles).
+	RemoveGrants(ctx context.Context, ownerID, userID int64) error
 
 	// Tokens.
 	CreateToken(ctx context.Context, t *Token) error
-	GetTokenByHash(ctx context.Context, hash string) (*Token, error)
+	GetTokenByHash(ctx context.Context, hash string) (*Token, error) // revoked tokens too
+	GetTokenByID(ctx context.Context, id int64) (*Token, error)      // revoked tokens too
+	ListTokens(ctx context.Context, userID int64) ([]Token, error)   // by id, revoked tokens too
 	TouchToken(ctx context.Context, id int64, at time.Time) error
+	// RevokeToken sets a token's RevokedAt to at, unless it is revoked
+	// already (the first revocation's time stays).
+	RevokeToken(ctx context.Context, id int64, at time.Time) error
 
 	// Packages. Names are unique per (owner, type) case-insensitively among
 	// active packages only.

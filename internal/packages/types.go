@@ -130,7 +130,17 @@ type Token struct {
 	Note       string
 	ExpiresAt  *time.Time
 	LastUsedAt *time.Time
+	RevokedAt  *time.Time // set once an administrator revokes it
 	CreatedAt  time.Time
+}
+
+// Usable reports whether the token may authenticate at now: it is neither
+// revoked nor expired. A token expires at its ExpiresAt exactly.
+func (t *Token) Usable(now time.Time) bool {
+	if t.RevokedAt != nil {
+		return false
+	}
+	return t.ExpiresAt == nil || now.Before(*t.ExpiresAt)
 }
 
 // Package is a named package of one type in one owner's namespace.

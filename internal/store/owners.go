@@ -178,6 +178,20 @@ func (s *DB) GetCollaboratorRole(ctx context.Context, repoID, userID int64) (pac
 	return s.getRole(ctx, collaborators, repoID, userID)
 }
 
+// RemoveGrants removes every role a user holds on the packages and
+// repositories of one owner, in one transaction.
+func (s *DB) RemoveGrants(ctx context.Context, ownerID, userID int64) error {
+	return s.inTx(ctx, func(tx *DB) error {
+		if _, err := tx.exec(ctx, `DELETE FROM package_access WHERE user_id = ?
+			AND package_id IN (SELECT id FROM packages WHERE owner_id = ?)`, userID, ownerID); err != nil {
+			return tx.fail("remove package grants", err)
+		}
+		_, err := tx.exec(ctx, `DELETE FROM repo_collaborators WHERE user_id = ?
+			AND repo_id IN (SELECT id FROM repositories WHERE owner_id = ?)`, userID, ownerID)
+		return tx.fail("remove collaborator roles", err)
+	})
+}
+
 // roleTable names a table of (subject, user) -> role grants.
 type roleTable struct{ table, subject, what string }
 
@@ -232,20 +246,67 @@ func (s *DB) CreateToken(ctx context.Context, t *packages.Token) error {
 	return s.fail("create token", err)
 }
 
-// GetTokenByHash finds a token by the hash of its plaintext.
-func (s *DB) GetTokenByHash(ctx context.Context, hash string) (*packages.Token, error) {
+const tokenCols = `id, user_id, hash, scopes, note, expires_at, last_used_at, revoked_at, created_at`
+
+func scanToken(sc scanner) (*packages.Token, error) {
 	var t packages.Token
 	var scopes string
-	err := s.queryRow(ctx, `SELECT id, user_id, hash, scopes, note, expires_at, last_used_at, created_at
-		FROM tokens WHERE hash = ?`, hash).Scan(&t.ID, &t.UserID, &t.Hash, &scopes, &t.Note,
-		nullTimeScan{&t.ExpiresAt}, nullTimeScan{&t.LastUsedAt}, timeScan{&t.CreatedAt})
+	if err := sc.Scan(&t.ID, &t.UserID, &t.Hash, &scopes, &t.Note,
+		nullTimeScan{&t.ExpiresAt}, nullTimeScan{&t.LastUsedAt}, nullTimeScan{&t.RevokedAt}, timeScan{&t.CreatedAt}); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(scopes), &t.Scopes); err != nil {
+		return nil, fmt.Errorf("token %d: bad scopes: %w", t.ID, err)
+	}
+	return &t, nil
+}
+
+// GetTokenByHash finds a token by the hash of its plaintext.
+func (s *DB) GetTokenByHash(ctx context.Context, hash string) (*packages.Token, error) {
+	t, err := scanToken(s.queryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, hash))
 	if err != nil {
 		return nil, s.fail("get token", err)
 	}
-	if err := json.Unmarshal([]byte(scopes), &t.Scopes); err != nil {
-		return nil, fmt.Errorf("store: token %d: bad scopes: %w", t.ID, err)
+	return t, nil
+}
+
+// GetTokenByID finds a token by id: one read of the primary key, which a
+// registry bearer token pays on every request to see that the token it was
+// minted from still holds.
+func (s *DB) GetTokenByID(ctx context.Context, id int64) (*packages.Token, error) {
+	t, err := scanToken(s.queryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE id = ?`, id))
+	if err != nil {
+		return nil, s.fail(fmt.Sprintf("get token %d", id), err)
 	}
-	return &t, nil
+	return t, nil
+}
+
+// ListTokens returns a user's tokens by id, revoked ones included.
+func (s *DB) ListTokens(ctx context.Context, userID int64) ([]packages.Token, error) {
+	rows, err := s.query(ctx, `SELECT `+tokenCols+` FROM tokens WHERE user_id = ? ORDER BY id`, userID)
+	if err != nil {
+		return nil, s.fail("list tokens", err)
+	}
+	defer rows.Close()
+	var out []packages.Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, s.fail("list tokens", err)
+		}
+		out = append(out, *t)
+	}
+	return out, s.fail("list tokens", rows.Err())
+}
+
+// RevokeToken marks a token revoked at at; a token revoked already keeps
+// its first revocation time.
+func (s *DB) RevokeToken(ctx context.Context, id int64, at time.Time) error {
+	res, err := s.exec(ctx, `UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, s.t(at), id)
+	if err != nil {
+		return s.fail("revoke token", err)
+	}
+	return s.affected(res, fmt.Sprintf("token %d", id))
 }
 
 // TouchToken records when a token was last used.

@@ -73,14 +73,17 @@ func (h *handler) authenticate(r *http.Request, scope string) (*caller, error) {
 		}
 		c := &caller{claims: claims, bearer: true}
 		if claims.UserID != 0 {
-			owner, err := h.svc.OwnerByID(r.Context(), claims.UserID)
+			// The bearer token is only as good as the personal access
+			// token it was minted from: the service checks that one on
+			// every request.
+			a, err := h.svc.AuthenticateTokenID(r.Context(), claims.TokenID, claims.UserID)
 			if err != nil {
-				if packages.IsNotFound(err) {
+				if packages.KindOf(err) == packages.KindBadCredentials {
 					return nil, bad(err)
 				}
 				return nil, err
 			}
-			c.actor = &packages.Actor{User: owner, Token: &packages.Token{ID: claims.TokenID, UserID: owner.ID, Scopes: claims.Scopes}}
+			c.actor = a
 		}
 		return c, nil
 	}

@@ -35,6 +35,8 @@ var cases = []struct {
 	{"Repositories", testRepositories},
 	{"Collaborators", testCollaborators},
 	{"Tokens", testTokens},
+	{"ListAndRevokeTokens", testListAndRevokeTokens},
+	{"RemoveGrants", testRemoveGrants},
 	{"Packages", testPackages},
 	{"PackageNameReuse", testPackageNameReuse},
 	{"UpdatePackage", testUpdatePackage},
@@ -309,6 +311,107 @@ func testTokens(t *testing.T, s packages.Store) {
 	isNotFound(t, s.TouchToken(ctx(t), 987654, at), "TouchToken")
 	_, err = s.GetTokenByHash(ctx(t), "nope")
 	isNotFound(t, err, "GetTokenByHash")
+}
+
+func testListAndRevokeTokens(t *testing.T, s packages.Store) {
+	u, other := mkUser(t, s, "u"), mkUser(t, s, "other")
+	none, err := s.ListTokens(ctx(t), u.ID)
+	ok(t, err)
+	eq(t, "no tokens", len(none), 0)
+
+	var made []packages.Token
+	for i, h := range []string{"h1", "h2", "h3"} {
+		tok := &packages.Token{UserID: u.ID, Hash: h, Scopes: []string{"read:packages"}, Note: fmt.Sprintf("n%d", i)}
+		ok(t, s.CreateToken(ctx(t), tok))
+		made = append(made, *tok)
+	}
+	ok(t, s.CreateToken(ctx(t), &packages.Token{UserID: other.ID, Hash: "h4"}))
+
+	list, err := s.ListTokens(ctx(t), u.ID)
+	ok(t, err)
+	eq(t, "listed", list, made)
+
+	got, err := s.GetTokenByID(ctx(t), made[1].ID)
+	ok(t, err)
+	eq(t, "by id", *got, made[1])
+	_, err = s.GetTokenByID(ctx(t), 987654)
+	isNotFound(t, err, "GetTokenByID")
+
+	at := time.Date(2025, 6, 7, 8, 9, 10, 123456000, time.UTC)
+	ok(t, s.RevokeToken(ctx(t), made[1].ID, at))
+	ok(t, s.RevokeToken(ctx(t), made[1].ID, at.Add(time.Hour))) // the first time stays
+	for _, get := range []func() (*packages.Token, error){
+		func() (*packages.Token, error) { return s.GetTokenByID(ctx(t), made[1].ID) },
+		func() (*packages.Token, error) { return s.GetTokenByHash(ctx(t), "h2") },
+	} {
+		got, err := get()
+		ok(t, err)
+		if got.RevokedAt == nil || !got.RevokedAt.Equal(at) {
+			t.Fatalf("RevokedAt = %v, want %v", got.RevokedAt, at)
+		}
+		utc(t, "RevokedAt", *got.RevokedAt)
+	}
+	list, err = s.ListTokens(ctx(t), u.ID)
+	ok(t, err)
+	eq(t, "still listed", len(list), 3)
+	if list[0].RevokedAt != nil || list[1].RevokedAt == nil || list[2].RevokedAt != nil {
+		t.Fatalf("revocations %v %v %v, want only the second", list[0].RevokedAt, list[1].RevokedAt, list[2].RevokedAt)
+	}
+	isNotFound(t, s.RevokeToken(ctx(t), 987654, at), "RevokeToken")
+
+	// WithTx sees the revocation it makes.
+	ok(t, s.WithTx(ctx(t), func(tx packages.Store) error {
+		if err := tx.RevokeToken(ctx(t), made[2].ID, at); err != nil {
+			return err
+		}
+		got, err := tx.GetTokenByID(ctx(t), made[2].ID)
+		if err != nil {
+			return err
+		}
+		if got.RevokedAt == nil {
+			return errors.New("revocation not visible in its transaction")
+		}
+		return nil
+	}))
+}
+
+func testRemoveGrants(t *testing.T, s packages.Store) {
+	org, elsewhere := mkOrg(t, s, "org"), mkOrg(t, s, "elsewhere")
+	u, keep := mkUser(t, s, "u"), mkUser(t, s, "keep")
+	p1 := mkPkg(t, s, org, packages.TypeNpm, "p1", packages.Private)
+	p2 := mkPkg(t, s, org, packages.TypeContainer, "p2", packages.Private)
+	pe := mkPkg(t, s, elsewhere, packages.TypeNpm, "pe", packages.Private)
+	r1 := mkRepo(t, s, org, "r1", packages.Private)
+	re := mkRepo(t, s, elsewhere, "re", packages.Private)
+	for _, p := range []*packages.Package{p1, p2, pe} {
+		ok(t, s.SetPackageAccess(ctx(t), p.ID, u.ID, packages.RoleAdmin))
+		ok(t, s.SetPackageAccess(ctx(t), p.ID, keep.ID, packages.RoleRead))
+	}
+	for _, r := range []*packages.Repository{r1, re} {
+		ok(t, s.SetCollaborator(ctx(t), r.ID, u.ID, packages.RoleWrite))
+		ok(t, s.SetCollaborator(ctx(t), r.ID, keep.ID, packages.RoleRead))
+	}
+
+	ok(t, s.RemoveGrants(ctx(t), org.ID, u.ID))
+	ok(t, s.RemoveGrants(ctx(t), org.ID, u.ID)) // nothing left: fine
+
+	pkgRole := func(p *packages.Package, user *packages.Owner) packages.Role {
+		r, err := s.GetPackageAccess(ctx(t), p.ID, user.ID)
+		ok(t, err)
+		return r
+	}
+	repoRole := func(r *packages.Repository, user *packages.Owner) packages.Role {
+		role, err := s.GetCollaboratorRole(ctx(t), r.ID, user.ID)
+		ok(t, err)
+		return role
+	}
+	eq(t, "u on p1", pkgRole(p1, u), packages.NoRole)
+	eq(t, "u on p2", pkgRole(p2, u), packages.NoRole)
+	eq(t, "u on r1", repoRole(r1, u), packages.NoRole)
+	eq(t, "u elsewhere (package)", pkgRole(pe, u), packages.RoleAdmin)
+	eq(t, "u elsewhere (repository)", repoRole(re, u), packages.RoleWrite)
+	eq(t, "other user on p1", pkgRole(p1, keep), packages.RoleRead)
+	eq(t, "other user on r1", repoRole(r1, keep), packages.RoleRead)
 }
 
 func testPackages(t *testing.T, s packages.Store) {

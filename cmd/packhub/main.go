@@ -301,8 +301,8 @@ func gc(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "%s blob %s (%d bytes)\n", verb, b.Digest, b.Size)
 			freed += b.Size
 		}
-		fmt.Fprintf(stdout, "%s %d packages, %d versions, %d blobs (%d bytes), %d upload sessions\n",
-			verb, len(rep.Packages), len(rep.Versions), len(rep.Blobs), freed, rep.Uploads)
+		fmt.Fprintf(stdout, "%s %d packages, %d versions, %d blobs (%d bytes), %d pending blobs, %d upload sessions\n",
+			verb, len(rep.Packages), len(rep.Versions), len(rep.Blobs), freed, rep.Pending, rep.Uploads)
 		return nil
 	})
 }

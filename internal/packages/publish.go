@@ -3,6 +3,7 @@ package packages
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -44,61 +45,77 @@ type Published struct {
 	VersionCreated bool
 }
 
-// EnsurePackage returns the active package a ref names, creating it when
-// the caller may create packages in that namespace. The caller needs write
-// access. repository is as in PublishRequest.
-func (s *Service) EnsurePackage(ctx context.Context, a *Actor, ref PackageRef, repository string) (*Package, error) {
-	var pkg *Package
-	err := s.store.WithTx(ctx, func(tx Store) error {
-		var err error
-		pkg, _, err = s.ensurePackage(ctx, tx, a, ref, repository)
-		return err
-	})
-	return pkg, err
-}
-
-func (s *Service) ensurePackage(ctx context.Context, tx Store, a *Actor, ref PackageRef, repository string) (*Package, bool, error) {
+// writable resolves what a publish of ref would write to: the active
+// package, which the caller may publish to, or, when there is none, a nil
+// package and the owner in whose namespace the caller may create it. A
+// package the caller may not see answers as a missing one: with the error
+// creating it would give, when the caller may not create packages there.
+func (s *Service) writable(ctx context.Context, st Store, a *Actor, ref PackageRef, repository string) (*Owner, *Package, error) {
 	if a.Anonymous() {
-		return nil, false, Errorf(KindUnauthenticated, MsgRequiresAuthentication)
+		return nil, nil, Errorf(KindUnauthenticated, MsgRequiresAuthentication)
 	}
 	if err := checkScopes(a, OpWrite, ref.Type); err != nil {
-		return nil, false, err
+		return nil, nil, err
 	}
 	if !validPackageName(ref.Name) {
-		return nil, false, Errorf(KindInvalid, "package name %q is not valid", ref.Name)
+		return nil, nil, Errorf(KindInvalid, "package name %q is not valid", ref.Name)
 	}
-	owner, err := resolveOwner(ctx, tx, a, ref)
+	owner, err := resolveOwner(ctx, st, a, ref)
 	if err != nil {
 		if IsNotFound(err) {
-			return nil, false, Wrap(KindNotFound, fmt.Sprintf("owner %q not found", ref.Owner), err)
+			return nil, nil, Wrap(KindNotFound, fmt.Sprintf("owner %q not found", ref.Owner), err)
 		}
-		return nil, false, err
+		return nil, nil, err
 	}
-	pkg, err := tx.GetPackage(ctx, owner.ID, ref.Type, ref.Name, Active)
-	if err == nil {
-		if err := authorize(ctx, tx, a, owner, pkg, OpWrite, ViaRegistry, AnyOwner); err != nil {
-			return nil, false, err
+	pkg, err := st.GetPackage(ctx, owner.ID, ref.Type, ref.Name, Active)
+	if err != nil {
+		if !IsNotFound(err) {
+			return nil, nil, fmt.Errorf("get package %s: %w", ref, err)
 		}
-		if pkg, err = lockFresh(ctx, tx, pkg, Active); err != nil {
-			return nil, false, err
+		if _, err := s.newPackage(ctx, st, a, owner, ref, repository); err != nil {
+			return nil, nil, err
 		}
-		if err := s.checkRepository(ctx, tx, owner, pkg, repository); err != nil {
-			return nil, false, err
-		}
-		if err := s.linkRepository(ctx, tx, owner, pkg, repository); err != nil {
-			return nil, false, err
-		}
-		return pkg, false, nil
+		return owner, nil, nil
 	}
-	if !IsNotFound(err) {
-		return nil, false, fmt.Errorf("get package %s: %w", ref, err)
+	if err := authorize(ctx, st, a, owner, pkg, OpWrite, ViaRegistry, AnyOwner); err != nil {
+		if IsNotFound(err) {
+			if _, cerr := s.newPackage(ctx, st, a, owner, ref, repository); cerr != nil {
+				return nil, nil, cerr
+			}
+		}
+		return nil, nil, err
 	}
-	pkg, err = s.createPackage(ctx, tx, a, owner, ref, repository)
-	return pkg, err == nil, err
+	if err := s.checkRepository(ctx, st, owner, pkg, repository); err != nil {
+		return nil, nil, err
+	}
+	return owner, pkg, nil
 }
 
-// createPackage makes a new package in owner's namespace if the caller may.
-func (s *Service) createPackage(ctx context.Context, tx Store, a *Actor, owner *Owner, ref PackageRef, repository string) (*Package, error) {
+// ensurePackage returns the active package a ref names, locked for the
+// rest of the transaction, creating it when the caller may create
+// packages in that namespace; created reports whether it did. The caller
+// needs write access. repository is as in PublishRequest.
+func (s *Service) ensurePackage(ctx context.Context, tx Store, a *Actor, ref PackageRef, repository string) (*Package, bool, error) {
+	owner, pkg, err := s.writable(ctx, tx, a, ref, repository)
+	if err != nil {
+		return nil, false, err
+	}
+	if pkg == nil {
+		pkg, err = s.createPackage(ctx, tx, a, owner, ref, repository)
+		return pkg, err == nil, err
+	}
+	if pkg, err = lockFresh(ctx, tx, pkg, Active); err != nil {
+		return nil, false, err
+	}
+	if err := s.linkRepository(ctx, tx, owner, pkg, repository); err != nil {
+		return nil, false, err
+	}
+	return pkg, false, nil
+}
+
+// newPackage returns the package the caller would create in owner's
+// namespace, or the error that says why it may not; it writes nothing.
+func (s *Service) newPackage(ctx context.Context, tx Store, a *Actor, owner *Owner, ref PackageRef, repository string) (*Package, error) {
 	var orgRole OrgRole
 	if owner.Type == OrgOwner {
 		r, err := tx.GetOrgRole(ctx, owner.ID, a.User.ID)
@@ -142,11 +159,24 @@ func (s *Service) createPackage(ctx context.Context, tx Store, a *Actor, owner *
 			}
 		}
 	}
+	return pkg, nil
+}
+
+// errCreatedConcurrently is the cause of a package creation that lost a
+// race with another one of the same name.
+var errCreatedConcurrently = errors.New("package created concurrently")
+
+// createPackage makes a new package in owner's namespace if the caller may.
+func (s *Service) createPackage(ctx context.Context, tx Store, a *Actor, owner *Owner, ref PackageRef, repository string) (*Package, error) {
+	pkg, err := s.newPackage(ctx, tx, a, owner, ref, repository)
+	if err != nil {
+		return nil, err
+	}
 	now := s.now()
 	pkg.CreatedAt, pkg.UpdatedAt = now, now
 	if err := tx.CreatePackage(ctx, pkg); err != nil {
 		if IsConflict(err) {
-			return nil, Errorf(KindConflict, "package %s was created concurrently; try again", ref.Name)
+			return nil, Wrap(KindConflict, fmt.Sprintf("package %s was created concurrently; try again", ref.Name), errCreatedConcurrently)
 		}
 		return nil, fmt.Errorf("create package: %w", err)
 	}
@@ -225,6 +255,16 @@ func (s *Service) Publish(ctx context.Context, a *Actor, req PublishRequest) (*P
 	if strings.TrimSpace(req.Version) == "" || len(req.Version) > 512 {
 		return nil, Errorf(KindInvalid, "version must not be empty")
 	}
+	out, err := s.publish(ctx, a, req)
+	if errors.Is(err, errCreatedConcurrently) {
+		// Another publish (another platform of the same image, say) made
+		// the package meanwhile: publish to it.
+		out, err = s.publish(ctx, a, req)
+	}
+	return out, err
+}
+
+func (s *Service) publish(ctx context.Context, a *Actor, req PublishRequest) (*Published, error) {
 	out := &Published{}
 	err := s.store.WithTx(ctx, func(tx Store) error {
 		pkg, created, err := s.ensurePackage(ctx, tx, a, req.Package, req.Repository)
@@ -278,9 +318,17 @@ func (s *Service) Publish(ctx context.Context, a *Actor, req PublishRequest) (*P
 				return fmt.Errorf("add file %s: %w", f.Name, err)
 			}
 		}
+		// What the publisher pushed to the name before its first version
+		// (or while another's publish created the package) now belongs to
+		// the package.
+		if created || len(req.Blobs) > 0 {
+			if err := tx.ClaimPendingBlobs(ctx, pendingKey(a, pkg.OwnerID, req.Package), pkg.ID); err != nil {
+				return fmt.Errorf("claim pending blobs: %w", err)
+			}
+		}
 		for _, d := range req.Blobs {
-			if err := tx.LinkBlob(ctx, pkg.ID, d); err != nil {
-				return fmt.Errorf("link blob: %w", err)
+			if err := s.linkHeldBlob(ctx, tx, d, func() error { return tx.LinkBlob(ctx, pkg.ID, d) }); err != nil {
+				return err
 			}
 		}
 		for _, t := range req.Tags {
@@ -407,15 +455,22 @@ func (s *Service) RegisterBlob(ctx context.Context, digest string, size int64) e
 	return s.store.PutBlob(ctx, &Blob{Digest: digest, Size: size, CreatedAt: s.now()})
 }
 
-// LinkBlob lets a package read a blob (OCI: a layer pushed to or mounted
-// into a repository).
-func (s *Service) LinkBlob(ctx context.Context, packageID int64, digest string) error {
-	return s.store.LinkBlob(ctx, packageID, digest)
-}
-
-// BlobLinked reports whether a package may read a blob.
-func (s *Service) BlobLinked(ctx context.Context, packageID int64, digest string) (bool, error) {
-	return s.store.BlobLinked(ctx, packageID, digest)
+// linkHeldBlob runs link, which refers to a recorded blob, once it has
+// stamped the blob's record anew: garbage collection then keeps the blob
+// for the grace period, long enough for the transaction to commit. A blob
+// no longer recorded was freed (or is being freed) and is unknown.
+func (s *Service) linkHeldBlob(ctx context.Context, tx Store, digest string, link func() error) error {
+	ok, err := tx.TouchBlob(ctx, digest, s.now())
+	if err != nil {
+		return fmt.Errorf("touch blob: %w", err)
+	}
+	if !ok {
+		return Wrap(KindInvalid, "blob unknown to registry: "+digest, &BlobUnknownError{Digest: digest})
+	}
+	if err := link(); err != nil {
+		return fmt.Errorf("link blob: %w", err)
+	}
+	return nil
 }
 
 // Referrers lists the active versions of a package whose subject is digest.

@@ -413,8 +413,8 @@ func gcSetup(fs *flag.FlagSet) cmdFunc {
 			fmt.Fprintf(out, "%s blob %s (%d bytes)\n", verb, b.Digest, b.Size)
 			freed += b.Size
 		}
-		fmt.Fprintf(out, "%s %d packages, %d versions, %d blobs (%d bytes), %d upload sessions\n",
-			verb, len(rep.Packages), len(rep.Versions), len(rep.Blobs), freed, rep.Uploads)
+		fmt.Fprintf(out, "%s %d packages, %d versions, %d blobs (%d bytes), %d pending blobs, %d upload sessions\n",
+			verb, len(rep.Packages), len(rep.Versions), len(rep.Blobs), freed, rep.Pending, rep.Uploads)
 		return nil
 	}
 }

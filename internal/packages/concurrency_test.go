@@ -114,3 +114,37 @@ func TestDeleteSeesDownloadsHeldInMemory(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentFirstPublishes: versions published at once to a package
+// that does not exist yet (the platforms of a new image) all land in the
+// one package the first of them creates.
+func TestConcurrentFirstPublishes(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, env *testenv.Env) {
+		env.User("octo")
+		a := env.Actor(env.Token("octo", "read:packages,write:packages"))
+		for round := range 5 {
+			ref := packages.PackageRef{Owner: "octo", Type: packages.TypeContainer, Name: "new" + string(rune('a'+round))}
+			var wg sync.WaitGroup
+			errs := make([]error, 4)
+			for i := range errs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					v := fakeDigest(ref.Name + string(rune('0'+i)))
+					_, errs[i] = env.Service.Publish(context.Background(), a, packages.PublishRequest{
+						Package: ref, Version: v, Files: []packages.File{putBlob(t, env, "manifest", v)}})
+				}()
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("round %d: publish %d: %v", round, i, err)
+				}
+			}
+			pi, vs, _, err := env.Service.ListVersions(context.Background(), a, ref, packages.Active, packages.Page{}, packages.ViaRegistry)
+			if err != nil || len(vs) != len(errs) {
+				t.Fatalf("round %d: %d versions in %v, %v", round, len(vs), pi, err)
+			}
+		}
+	})
+}

@@ -91,6 +91,18 @@ func PublicMessage(err error, fallback string) string {
 // IsNotFound reports whether err is of KindNotFound.
 func IsNotFound(err error) bool { return KindOf(err) == KindNotFound }
 
+// IsPackageNotFound reports whether err says that the package itself is
+// not there for the caller (it does not exist, or the caller may not see
+// it), as opposed to something inside a package the caller reads.
+func IsPackageNotFound(err error) bool { return errors.Is(err, ErrPackageNotFound) }
+
+// BlobUnknownError is the cause of a publish that refers to a blob the
+// registry does not hold (any more): garbage collection freed it between
+// the push and the publish.
+type BlobUnknownError struct{ Digest string }
+
+func (e *BlobUnknownError) Error() string { return "blob unknown: " + e.Digest }
+
 // IsConflict reports whether err is of KindConflict.
 func IsConflict(err error) bool { return KindOf(err) == KindConflict }
 

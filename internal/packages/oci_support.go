@@ -19,6 +19,82 @@ func (s *Service) CanPublish(ctx context.Context, a *Actor, ref PackageRef, repo
 	return err
 }
 
+// PushTarget is where a registry push puts blobs (OCI layers, configs):
+// an active package the caller may publish to, or, before the name's first
+// version, the name itself, for the caller alone. A package exists only
+// once a version is published: blobs pushed to a name without one wait,
+// as the pusher's pending blobs, until the pusher publishes the name's
+// first version, which links them to the new package. Garbage collection
+// drops pending blobs nobody pushed again within the upload max age (or
+// the blob grace period, if longer).
+type PushTarget struct {
+	// Package is the package; nil before its first version.
+	Package *PackageInfo
+	pending PendingKey
+}
+
+func pendingKey(a *Actor, ownerID int64, ref PackageRef) PendingKey {
+	return PendingKey{OwnerID: ownerID, Type: ref.Type, Name: ref.Name, UserID: a.User.ID}
+}
+
+// PushTarget returns where the caller's push to ref goes: the package, or
+// the name when the caller may create the package. The errors are those a
+// publish would return. repository is as in PublishRequest.
+func (s *Service) PushTarget(ctx context.Context, a *Actor, ref PackageRef, repository string) (*PushTarget, error) {
+	pt, err := s.checkPublish(ctx, s.store, a, ref, repository)
+	if err != nil {
+		return nil, err
+	}
+	t := &PushTarget{pending: pendingKey(a, pt.owner.ID, ref)}
+	if !pt.create {
+		if t.Package, err = s.info(ctx, s.store, pt.owner, pt.pkg, nil); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// AddBlob records a blob committed to the blob store (as RegisterBlob)
+// and links it to t.
+func (s *Service) AddBlob(ctx context.Context, t *PushTarget, digest string, size int64) error {
+	return s.store.WithTx(ctx, func(tx Store) error {
+		if err := tx.PutBlob(ctx, &Blob{Digest: digest, Size: size, CreatedAt: s.now()}); err != nil {
+			return fmt.Errorf("record blob: %w", err)
+		}
+		return s.link(ctx, tx, t, digest)
+	})
+}
+
+// LinkBlob links a blob the registry holds to t (OCI: a blob mounted from
+// another repository the caller reads). A blob the registry no longer
+// holds is KindInvalid with a BlobUnknownError.
+func (s *Service) LinkBlob(ctx context.Context, t *PushTarget, digest string) error {
+	return s.store.WithTx(ctx, func(tx Store) error {
+		return s.linkHeldBlob(ctx, tx, digest, func() error { return s.link(ctx, tx, t, digest) })
+	})
+}
+
+func (s *Service) link(ctx context.Context, tx Store, t *PushTarget, digest string) error {
+	if t.Package != nil {
+		return tx.LinkBlob(ctx, t.Package.ID, digest)
+	}
+	return tx.LinkPendingBlob(ctx, t.pending, digest, s.now())
+}
+
+// BlobLinked reports whether t holds a blob: the package links it, or the
+// caller pushed it to the name before a version was published (and the
+// publish will link it).
+func (s *Service) BlobLinked(ctx context.Context, t *PushTarget, digest string) (bool, error) {
+	if t.Package != nil {
+		linked, err := s.store.BlobLinked(ctx, t.Package.ID, digest)
+		if err != nil || linked {
+			return linked, err
+		}
+	}
+	_, linked, err := s.store.PendingBlobs(ctx, t.pending, digest)
+	return linked, err
+}
+
 // BlobUnlinker is an optional power of a Store: forgetting that a package
 // may read a blob (the reverse of LinkBlob). Unlinking a blob that is not
 // linked is not an error.

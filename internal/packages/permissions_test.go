@@ -133,6 +133,10 @@ func TestAuthorization(t *testing.T) {
 		{userRef("alice", npm, "priv"), "bob", allScopes, dele, rest, packages.KindNotFound},
 		{ref("alice", npm, "priv"), "bob", allScopes, read, reg, packages.KindNotFound},
 		{ref("alice", npm, "priv"), "bob", allScopes, write, reg, packages.KindNotFound},
+		// A token without the scopes learns nothing of what its user
+		// cannot see.
+		{ref("alice", npm, "priv"), "bob", "", read, reg, packages.KindNotFound},
+		{ref("alice", npm, "nope"), "bob", "", read, reg, packages.KindNotFound},
 		// A stranger sees a public package but may not change it: 403.
 		{userRef("alice", npm, "pub"), "bob", allScopes, read, rest, ok},
 		{userRef("alice", npm, "pub"), "bob", allScopes, write, rest, packages.KindForbidden},
@@ -151,10 +155,12 @@ func TestAuthorization(t *testing.T) {
 		// Anonymous callers.
 		{ref("alice", npm, "pub"), "", "", read, reg, ok},
 		{ref("alice", npm, "pub"), "", "", write, reg, packages.KindUnauthenticated},
-		{ref("alice", npm, "priv"), "", "", read, reg, packages.KindUnauthenticated},
+		// A private package is, to an anonymous registry read, exactly
+		// a missing one.
+		{ref("alice", npm, "priv"), "", "", read, reg, packages.KindNotFound},
 		{ref("alice", npm, "nope"), "", "", read, reg, packages.KindNotFound},
 		{userRef("alice", npm, "pub"), "", "", read, rest, packages.KindUnauthenticated},
-		{ref("acme", npm, "org-internal"), "", "", read, reg, packages.KindUnauthenticated},
+		{ref("acme", npm, "org-internal"), "", "", read, reg, packages.KindNotFound},
 		// Organizations: admins do everything, members see internal
 		// packages only, outsiders see nothing private.
 		{orgRef("acme", npm, "org-priv"), "oadmin", allScopes, dele, rest, ok},
@@ -175,7 +181,7 @@ func TestAuthorization(t *testing.T) {
 		{userRef("alice", maven, "com.x:lib"), "writer", allScopes, write, rest, ok},
 		{userRef("alice", maven, "com.x:lib"), "writer", allScopes, dele, rest, packages.KindForbidden},
 		{userRef("alice", maven, "com.x:lib"), "bob", allScopes, read, rest, packages.KindNotFound},
-		{ref("alice", maven, "com.x:lib"), "", "", read, reg, packages.KindUnauthenticated},
+		{ref("alice", maven, "com.x:lib"), "", "", read, reg, packages.KindNotFound},
 		{ref("alice", maven, "com.x:open"), "", "", read, reg, ok},
 		{ref("alice", maven, "com.x:open"), "bob", rd, read, reg, ok},
 		{userRef("alice", maven, "com.x:open"), "bob", rd, read, rest, packages.KindForbidden},
@@ -310,7 +316,10 @@ func TestCreatePackage(t *testing.T) {
 			}{
 				{"carolw", ref("alice", packages.TypeNpm, "priv"), ok},
 				{"carol", ref("alice", packages.TypeNpm, "priv"), packages.KindForbidden},
-				{"bob", ref("alice", packages.TypeNpm, "priv"), packages.KindNotFound},
+				// A package bob cannot see answers as a missing one: he may
+				// not create packages in alice's namespace.
+				{"bob", ref("alice", packages.TypeNpm, "priv"), packages.KindForbidden},
+				{"bob", ref("alice", packages.TypeNpm, "nope"), packages.KindForbidden},
 				{"bob", ref("alice", packages.TypeNpm, "pub"), packages.KindForbidden},
 				{"mem", ref("acme", packages.TypeNpm, "org-internal"), packages.KindForbidden},
 				{"mem", ref("acme", packages.TypeNpm, "org-priv"), packages.KindNotFound},
@@ -369,6 +378,83 @@ func TestRepositoryScopedPackageStaysInItsRepository(t *testing.T) {
 			Files: []packages.File{{Name: "lib.jar", Digest: d, Size: n}},
 		}); err != nil {
 			t.Fatalf("publish through its own repository: %v", err)
+		}
+	})
+}
+
+// TestHiddenAnswersAsMissing: a registry read (or push) of a package the
+// caller may not see fails exactly as the same request for a package that
+// does not exist, whoever the caller and whatever its token's scopes.
+func TestHiddenAnswersAsMissing(t *testing.T) {
+	t.Parallel()
+	testenv.Each(t, func(t *testing.T, env *testenv.Env) {
+		w := newWorld(t, env)
+		same := func(t *testing.T, what string, hidden, missing error) {
+			t.Helper()
+			if hidden == nil || packages.KindOf(hidden) != packages.KindOf(missing) ||
+				packages.PublicMessage(hidden, "") != packages.PublicMessage(missing, "") {
+				t.Errorf("%s: hidden %v (%s), missing %v (%s)", what, hidden, packages.KindOf(hidden), missing, packages.KindOf(missing))
+			}
+		}
+		for _, c := range []struct {
+			user, scopes string
+			owner, name  string
+			typ          packages.Type
+		}{
+			{"", "", "alice", "priv", packages.TypeNpm},
+			{"", "", "acme", "org-internal", packages.TypeNpm},
+			{"", "", "alice", "com.x:lib", packages.TypeMaven},
+			{"bob", allScopes, "alice", "priv", packages.TypeNpm},
+			{"bob", "", "alice", "priv", packages.TypeNpm},
+			{"bob", "read:packages", "acme", "org-priv", packages.TypeNpm},
+			{"mem", allScopes, "acme", "org-priv", packages.TypeNpm},
+			{"bob", allScopes + ",repo", "alice", "com.x:lib", packages.TypeMaven},
+		} {
+			t.Run(c.user+"/"+c.owner+"/"+c.name, func(t *testing.T) {
+				a := w.actor(c.user, c.scopes)
+				hidden, missing := ref(c.owner, c.typ, c.name), ref(c.owner, c.typ, "nothing-"+c.name)
+				read := map[string]func(r packages.PackageRef) error{
+					"GetPackage": func(r packages.PackageRef) error {
+						_, err := env.Service.GetPackage(ctx, a, r, packages.OpRead, packages.ViaRegistry)
+						return err
+					},
+					"RegistryPackage": func(r packages.PackageRef) error {
+						_, err := env.Service.RegistryPackage(ctx, a, r)
+						return err
+					},
+					"ResolveTag": func(r packages.PackageRef) error {
+						_, _, err := env.Service.ResolveTag(ctx, a, r, "latest")
+						return err
+					},
+					"GetVersionByName": func(r packages.PackageRef) error {
+						_, _, err := env.Service.GetVersionByName(ctx, a, r, "1.0.0", packages.ViaRegistry)
+						return err
+					},
+					"ListTags": func(r packages.PackageRef) error {
+						_, err := env.Service.ListTags(ctx, a, r, "", 0)
+						return err
+					},
+					"RegistryManifest": func(r packages.PackageRef) error {
+						_, _, _, err := env.Service.RegistryManifest(ctx, a, r, "latest", false, "file")
+						return err
+					},
+					"RegistryBlob": func(r packages.PackageRef) error {
+						_, _, err := env.Service.RegistryBlob(ctx, a, r, "alice/lib", "sha256:0")
+						return err
+					},
+				}
+				if c.user != "" && c.user != "mem" {
+					// Callers who may not create packages there cannot tell
+					// a taken name from a free one either.
+					read["PushTarget"] = func(r packages.PackageRef) error {
+						_, err := env.Service.PushTarget(ctx, a, r, "alice/lib")
+						return err
+					}
+				}
+				for name, fn := range read {
+					same(t, name, fn(hidden), fn(missing))
+				}
+			})
 		}
 	})
 }

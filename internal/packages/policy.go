@@ -200,10 +200,23 @@ func repoRole(ctx context.Context, st Store, a *Actor, owner *Owner, repoID int6
 
 // authorize checks that a may perform op on pkg, returning the errors
 // GitHub gives: 401 without credentials where they are needed, 404 for what
-// the caller may not see, 403 for what it sees but may not do.
+// the caller may not see, 403 for what it sees but may not do. What the
+// caller may not see answers exactly as a missing package does, whoever
+// asks and whatever its token allows: anonymous registry reads included,
+// which registries answer for public packages alone.
 func (s *Service) authorize(ctx context.Context, st Store, a *Actor, owner *Owner, pkg *Package, op Op, via Via, scope OwnerScope) error {
 	anonymousRead := via == ViaRegistry && op == OpRead
-	if !(anonymousRead && a.Anonymous()) {
+	if a.Anonymous() && !anonymousRead {
+		return Errorf(KindUnauthenticated, MsgRequiresAuthentication)
+	}
+	acc, err := s.accessFor(ctx, st, a, owner, pkg)
+	if err != nil {
+		return err
+	}
+	if acc.role < RoleRead {
+		return ErrPackageNotFound
+	}
+	if !a.Anonymous() {
 		if err := s.checkScopes(a, op, pkg.Type); err != nil {
 			// A registry read by a token without repo on a public
 			// package is still a read of a public package.
@@ -212,22 +225,7 @@ func (s *Service) authorize(ctx context.Context, st Store, a *Actor, owner *Owne
 			}
 		}
 	}
-	acc, err := s.accessFor(ctx, st, a, owner, pkg)
-	if err != nil {
-		return err
-	}
-	if acc.role < RoleRead {
-		if a.Anonymous() {
-			if via == ViaRegistry {
-				return Errorf(KindUnauthenticated, MsgRequiresAuthentication)
-			}
-		}
-		return ErrPackageNotFound
-	}
 	if acc.role < requiredRole(op) {
-		if a.Anonymous() {
-			return Errorf(KindUnauthenticated, MsgRequiresAuthentication)
-		}
 		return Errorf(KindForbidden, "You do not have permission to %s this package.", opVerb(op))
 	}
 	// On the REST API an organization's packages are deleted and restored

@@ -3,6 +3,7 @@ package packages
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -116,6 +117,13 @@ func (s *Service) checkPublish(ctx context.Context, st Store, a *Actor, ref Pack
 	pkg, err := st.GetPackage(ctx, owner.ID, ref.Type, ref.Name, Active)
 	if err == nil {
 		if err := s.authorize(ctx, st, a, owner, pkg, OpWrite, ViaRegistry, AnyOwner); err != nil {
+			// A package the caller may not see answers as a free name
+			// does: with the error creating it would give.
+			if IsNotFound(err) {
+				if _, cerr := s.newPackage(ctx, st, a, owner, ref, repository); cerr != nil {
+					return nil, cerr
+				}
+			}
 			return nil, err
 		}
 		if err := s.checkRepository(ctx, st, owner, pkg, repository); err != nil {
@@ -182,13 +190,17 @@ func (s *Service) newPackage(ctx context.Context, st Store, a *Actor, owner *Own
 	return pkg, nil
 }
 
+// errCreatedConcurrently is the cause of a package creation that lost a
+// race with another one of the same name.
+var errCreatedConcurrently = errors.New("package created concurrently")
+
 // createPackage creates the package newPackage decided on.
 func (s *Service) createPackage(ctx context.Context, tx Store, a *Actor, owner *Owner, pkg *Package) (*Package, error) {
 	now := s.now()
 	pkg.CreatedAt, pkg.UpdatedAt = now, now
 	if err := tx.CreatePackage(ctx, pkg); err != nil {
 		if IsConflict(err) {
-			return nil, Errorf(KindConflict, "package %s was created concurrently; try again", pkg.Name)
+			return nil, Wrap(KindConflict, fmt.Sprintf("package %s was created concurrently; try again", pkg.Name), errCreatedConcurrently)
 		}
 		return nil, fmt.Errorf("create package: %w", err)
 	}
@@ -267,6 +279,16 @@ func (s *Service) Publish(ctx context.Context, a *Actor, req PublishRequest) (*P
 	if !validVersionName(req.Version) {
 		return nil, Errorf(KindInvalid, "version must not be empty")
 	}
+	out, err := s.publish(ctx, a, req)
+	if errors.Is(err, errCreatedConcurrently) {
+		// Another publish (another platform of the same image, say) made
+		// the package meanwhile: publish to it.
+		out, err = s.publish(ctx, a, req)
+	}
+	return out, err
+}
+
+func (s *Service) publish(ctx context.Context, a *Actor, req PublishRequest) (*Published, error) {
 	out := &Published{}
 	err := s.store.WithTx(ctx, func(tx Store) error {
 		pkg, created, err := s.ensurePackage(ctx, tx, a, req.Package, req.Repository)
@@ -317,9 +339,17 @@ func (s *Service) Publish(ctx context.Context, a *Actor, req PublishRequest) (*P
 				}
 			}
 		}
+		// What the publisher pushed to the name before its first version
+		// (or while another's publish created the package) now belongs to
+		// the package.
+		if created || len(req.Blobs) > 0 {
+			if err := tx.ClaimPendingBlobs(ctx, pendingKey(a, pkg.OwnerID, req.Package), pkg.ID); err != nil {
+				return fmt.Errorf("claim pending blobs: %w", err)
+			}
+		}
 		for _, d := range req.Blobs {
-			if err := tx.LinkBlob(ctx, pkg.ID, d); err != nil {
-				return fmt.Errorf("link blob: %w", err)
+			if err := s.linkHeldBlob(ctx, tx, d, func() error { return tx.LinkBlob(ctx, pkg.ID, d) }); err != nil {
+				return err
 			}
 		}
 		for _, t := range req.Tags {
@@ -446,15 +476,22 @@ func (s *Service) RegisterBlob(ctx context.Context, digest string, size int64) e
 	return s.store.PutBlob(ctx, &Blob{Digest: digest, Size: size, CreatedAt: s.now()})
 }
 
-// LinkBlob lets a package read a blob (OCI: a layer pushed to or mounted
-// into a repository).
-func (s *Service) LinkBlob(ctx context.Context, packageID int64, digest string) error {
-	return s.store.LinkBlob(ctx, packageID, digest)
-}
-
-// BlobLinked reports whether a package may read a blob.
-func (s *Service) BlobLinked(ctx context.Context, packageID int64, digest string) (bool, error) {
-	return s.store.BlobLinked(ctx, packageID, digest)
+// linkHeldBlob runs link, which refers to a recorded blob, once it has
+// stamped the blob's record anew: garbage collection then keeps the blob
+// for the grace period, long enough for the transaction to commit. A blob
+// no longer recorded was freed (or is being freed) and is unknown.
+func (s *Service) linkHeldBlob(ctx context.Context, tx Store, digest string, link func() error) error {
+	ok, err := tx.TouchBlob(ctx, digest, s.now())
+	if err != nil {
+		return fmt.Errorf("touch blob: %w", err)
+	}
+	if !ok {
+		return Wrap(KindInvalid, "blob unknown to registry: "+digest, &BlobUnknownError{Digest: digest})
+	}
+	if err := link(); err != nil {
+		return fmt.Errorf("link blob: %w", err)
+	}
+	return nil
 }
 
 // Referrers lists the active versions of a package whose subject is digest.

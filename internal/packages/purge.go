@@ -2,9 +2,13 @@ package packages
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
+
+// errDryRun rolls back the transaction of a dry run.
+var errDryRun = errors.New("dry run")
 
 // PurgeReport says what a purge removed, or with DryRun, would remove.
 type PurgeReport struct {
@@ -13,6 +17,7 @@ type PurgeReport struct {
 	Versions []Version // hard-deleted versions of live packages
 	Blobs    []Blob    // freed blobs
 	Adopted  int       // blob files found without a record, recorded for a later run
+	Pending  int       // expired pending blobs (pushed to a name that never got a version) dropped
 	Uploads  int       // stale upload sessions removed
 	Skipped  bool      // another replica holds the purge lock; nothing was done
 }
@@ -92,13 +97,42 @@ func (s *Service) Purge(ctx context.Context, dryRun bool) (*PurgeReport, error) 
 		return rep, fmt.Errorf("walk blobs: %w", err)
 	}
 	graceCutoff := now.Add(-s.opts.BlobGracePeriod)
+	// Blobs pushed to a name that got no version since: nobody is coming
+	// back for them. Kept at least for the grace period, and as long as an
+	// upload session may stay idle, so that a slow push finds them.
+	pendingCutoff := now.Add(-max(s.opts.UploadMaxAge, s.opts.BlobGracePeriod))
+	if dryRun {
+		// Count what would expire, and list what that would free, in a
+		// transaction that is rolled back.
+		err := s.store.WithTx(ctx, func(tx Store) error {
+			n, err := tx.ExpirePendingBlobs(ctx, pendingCutoff)
+			if err != nil {
+				return fmt.Errorf("expire pending blobs: %w", err)
+			}
+			blobs, err := tx.UnreferencedBlobs(ctx, graceCutoff, 0)
+			if err != nil {
+				return fmt.Errorf("list unreferenced blobs: %w", err)
+			}
+			rep.Pending, rep.Blobs = n, blobs
+			return errDryRun
+		})
+		if !errors.Is(err, errDryRun) {
+			return rep, err
+		}
+		return rep, nil
+	}
+	n, err := s.store.ExpirePendingBlobs(ctx, pendingCutoff)
+	if err != nil {
+		return rep, fmt.Errorf("expire pending blobs: %w", err)
+	}
+	rep.Pending = n
 	for {
 		blobs, err := s.store.UnreferencedBlobs(ctx, graceCutoff, batch)
 		if err != nil {
 			return rep, fmt.Errorf("list unreferenced blobs: %w", err)
 		}
 		rep.Blobs = append(rep.Blobs, blobs...)
-		if dryRun || len(blobs) == 0 {
+		if len(blobs) == 0 {
 			break
 		}
 		freed := blobs[:0]
@@ -129,13 +163,11 @@ func (s *Service) Purge(ctx context.Context, dryRun bool) (*PurgeReport, error) 
 			break
 		}
 	}
-	if !dryRun {
-		n, err := s.blobs.PurgeUploads(ctx, now.Add(-s.opts.UploadMaxAge))
-		if err != nil {
-			return rep, fmt.Errorf("purge uploads: %w", err)
-		}
-		rep.Uploads = n
+	uploads, err := s.blobs.PurgeUploads(ctx, now.Add(-s.opts.UploadMaxAge))
+	if err != nil {
+		return rep, fmt.Errorf("purge uploads: %w", err)
 	}
+	rep.Uploads = uploads
 	return rep, nil
 }
 

@@ -211,6 +211,7 @@ func TestPurgeKeepsSharedBlobs(t *testing.T) {
 			Files: []packages.File{file}})
 		// A container that only links the blob (an OCI layer) keeps it too.
 		layer := putBlob(t, env, "layer", "a layer both images use")
+		must(t, env.Service.RegisterBlob(ctx, layer.Digest, layer.Size))
 		publishReq(t, env, alice, packages.PublishRequest{Package: ref("alice", packages.TypeContainer, "base"), Version: fakeDigest("base"),
 			Blobs: []string{layer.Digest}, Files: []packages.File{putBlob(t, env, "manifest", "alice's manifest")}})
 		publishReq(t, env, bob, packages.PublishRequest{Package: ref("bob", packages.TypeContainer, "derived"), Version: fakeDigest("derived"),
@@ -243,9 +244,7 @@ func TestPurgeKeepsSharedBlobs(t *testing.T) {
 		if got := readBlob(t, env, layer.Digest); !strings.HasPrefix(got, "a layer") {
 			t.Fatalf("layer reads %q", got)
 		}
-		base, err := env.Service.GetPackage(ctx, alice, ref("alice", packages.TypeContainer, "base"), packages.OpRead, packages.ViaRegistry)
-		must(t, err)
-		if linked, err := env.Service.BlobLinked(ctx, base.ID, layer.Digest); err != nil || !linked {
+		if pi, linked, err := env.Service.RegistryBlob(ctx, alice, ref("alice", packages.TypeContainer, "base"), "", layer.Digest); err != nil || pi == nil || !linked {
 			t.Fatalf("layer linked %v, %v", linked, err)
 		}
 		// Later runs keep them too.

@@ -148,8 +148,31 @@ func (s *Service) RegistryManifest(ctx context.Context, a *Actor, ref PackageRef
 
 // RegistryBlob returns the package a registry read of a blob names, if
 // the caller may read it (as GetPackage with OpRead via a registry), and
-// whether the blob is linked to it.
-func (s *Service) RegistryBlob(ctx context.Context, a *Actor, ref PackageRef, digest string) (*PackageInfo, bool, error) {
+// whether the blob is linked to it. A name without a package holds, for a
+// caller who may create the package (repository as in PublishRequest),
+// the blobs that caller pushed to it: once it pushed one, the answer is a
+// nil package and whether the blob is one of those. Until then it is the
+// error of a missing package, as for anyone else.
+func (s *Service) RegistryBlob(ctx context.Context, a *Actor, ref PackageRef, repository, digest string) (*PackageInfo, bool, error) {
+	pi, linked, err := s.registryBlob(ctx, a, ref, digest)
+	if err == nil || !IsPackageNotFound(err) || a.Anonymous() {
+		return pi, linked, err
+	}
+	t, terr := s.PushTarget(ctx, a, ref, repository)
+	if terr != nil || t.Package != nil {
+		return nil, false, err
+	}
+	held, linked, lerr := s.store.PendingBlobs(ctx, t.pending, digest)
+	if lerr != nil {
+		return nil, false, fmt.Errorf("pending blobs: %w", lerr)
+	}
+	if !held {
+		return nil, false, err
+	}
+	return nil, linked, nil
+}
+
+func (s *Service) registryBlob(ctx context.Context, a *Actor, ref PackageRef, digest string) (*PackageInfo, bool, error) {
 	st, row, err := s.lookup(ctx, a, ref, RegistryLookup{Blob: digest})
 	if err != nil {
 		return nil, false, err
@@ -159,7 +182,7 @@ func (s *Service) RegistryBlob(ctx context.Context, a *Actor, ref PackageRef, di
 		if err != nil {
 			return nil, false, err
 		}
-		linked, err := s.BlobLinked(ctx, pi.ID, digest)
+		linked, err := s.store.BlobLinked(ctx, pi.ID, digest)
 		return pi, linked, err
 	}
 	owner, pkg, err := s.resolve(ctx, st, a, ref, Active, OpRead, ViaRegistry)

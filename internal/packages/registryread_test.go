@@ -47,7 +47,7 @@ func TestRegistryReads(t *testing.T) {
 				t.Fatalf("%s: by name: version %d", who.name, v.ID)
 			}
 			_, wantErr = env.Service.GetPackage(ctx, who.actor, r, packages.OpRead, packages.ViaRegistry)
-			_, linked, err := env.Service.RegistryBlob(ctx, who.actor, r, "sha256:0")
+			_, linked, err := env.Service.RegistryBlob(ctx, who.actor, r, "", "sha256:0")
 			if packages.KindOf(err) != packages.KindOf(wantErr) || linked {
 				t.Fatalf("%s: blob: %v %v, want %v", who.name, linked, err, wantErr)
 			}

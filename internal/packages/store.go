@@ -95,13 +95,31 @@ type Store interface {
 	GetBlob(ctx context.Context, digest string) (*Blob, error)
 	LinkBlob(ctx context.Context, packageID int64, digest string) error // no-op when linked
 	BlobLinked(ctx context.Context, packageID int64, digest string) (bool, error)
-	// UnreferencedBlobs lists blobs created before olderThan that no file and
-	// no package link refers to.
+	// UnreferencedBlobs lists blobs created before olderThan that no file,
+	// no package link and no pending blob refers to.
 	UnreferencedBlobs(ctx context.Context, olderThan time.Time, limit int) ([]Blob, error)
 	// ForgetBlob deletes a blob's record only if it is still older than
 	// olderThan and nothing refers to it, in one statement; it reports
 	// whether it did. Garbage collection deletes the bytes only then.
 	ForgetBlob(ctx context.Context, digest string, olderThan time.Time) (bool, error)
+	// TouchBlob moves a recorded blob's time forward to at, as PutBlob
+	// does, but records nothing: it reports whether the blob is recorded.
+	TouchBlob(ctx context.Context, digest string, at time.Time) (bool, error)
+
+	// Pending blobs: blobs one user pushed to a name that has no package
+	// yet (OCI layers pushed before the first manifest). They count as
+	// references for garbage collection until they expire.
+	// LinkPendingBlob records one, or moves its time forward to at.
+	LinkPendingBlob(ctx context.Context, k PendingKey, digest string, at time.Time) error
+	// PendingBlobs reports whether k holds a pending blob (held), and whether
+	// digest is one of them.
+	PendingBlobs(ctx context.Context, k PendingKey, digest string) (held, linked bool, err error)
+	// ClaimPendingBlobs links k's pending blobs to a package and forgets
+	// them as pending.
+	ClaimPendingBlobs(ctx context.Context, k PendingKey, packageID int64) error
+	// ExpirePendingBlobs forgets pending blobs last linked before t and
+	// returns how many it forgot.
+	ExpirePendingBlobs(ctx context.Context, before time.Time) (int, error)
 
 	// Purge: soft-deleted packages and versions deleted before cutoff,
 	// at most limit (limit <= 0: all).
@@ -110,6 +128,15 @@ type Store interface {
 
 	AddEvent(ctx context.Context, e *Event) error
 	ListEvents(ctx context.Context, packageID int64) ([]Event, error) // oldest first
+}
+
+// PendingKey names the blobs one user pushed to a name (owner, type,
+// package name, compared case-insensitively) that has no package yet.
+type PendingKey struct {
+	OwnerID int64
+	Type    Type
+	Name    string
+	UserID  int64
 }
 
 // PackageFilter selects packages for ListPackages. Results are ordered by

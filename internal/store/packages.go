@@ -700,13 +700,81 @@ func (s *DB) BlobLinked(ctx context.Context, packageID int64, digest string) (bo
 	return n > 0, nil
 }
 
-// UnreferencedBlobs lists blobs created before olderThan that no file and no
-// package link refers to, oldest first.
+// TouchBlob moves a recorded blob's time forward to at; it reports whether
+// the blob is recorded. On PostgreSQL the update locks the row, so a
+// concurrent ForgetBlob either ran before (and the blob is gone) or sees
+// the new time.
+func (s *DB) TouchBlob(ctx context.Context, digest string, at time.Time) (bool, error) {
+	res, err := s.exec(ctx, `UPDATE blobs SET created_at = CASE WHEN created_at < ? THEN ? ELSE created_at END WHERE digest = ?`,
+		s.t(at), s.t(at), digest)
+	if err != nil {
+		return false, s.fail("touch blob", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, s.fail("touch blob", err)
+	}
+	return n > 0, nil
+}
+
+// Pending blobs.
+
+// LinkPendingBlob records that k's user pushed a blob to k's name, or
+// moves the record's time forward to at.
+func (s *DB) LinkPendingBlob(ctx context.Context, k packages.PendingKey, digest string, at time.Time) error {
+	_, err := s.exec(ctx, `INSERT INTO pending_blobs (owner_id, type, name, user_id, digest, created_at) VALUES (?, ?, lower(?), ?, ?, ?)
+		ON CONFLICT (owner_id, type, name, user_id, digest) DO UPDATE SET created_at = excluded.created_at
+		WHERE pending_blobs.created_at < excluded.created_at`,
+		k.OwnerID, string(k.Type), k.Name, k.UserID, digest, s.t(at))
+	return s.fail("link pending blob", err)
+}
+
+// PendingBlobs reports whether k's user pushed any blob to k's name, and
+// whether digest is one of them.
+func (s *DB) PendingBlobs(ctx context.Context, k packages.PendingKey, digest string) (held, linked bool, err error) {
+	var n, m int
+	err = s.queryRow(ctx, `SELECT count(*), count(CASE WHEN digest = ? THEN 1 END) FROM pending_blobs
+		WHERE owner_id = ? AND type = ? AND name = lower(?) AND user_id = ?`,
+		digest, k.OwnerID, string(k.Type), k.Name, k.UserID).Scan(&n, &m)
+	if err != nil {
+		return false, false, s.fail("pending blobs", err)
+	}
+	return n > 0, m > 0, nil
+}
+
+// ClaimPendingBlobs links k's pending blobs to a package and deletes them.
+func (s *DB) ClaimPendingBlobs(ctx context.Context, k packages.PendingKey, packageID int64) error {
+	args := []any{k.OwnerID, string(k.Type), k.Name, k.UserID}
+	if _, err := s.exec(ctx, `INSERT INTO package_blobs (package_id, digest, created_at)
+		SELECT CAST(? AS BIGINT), digest, created_at FROM pending_blobs WHERE owner_id = ? AND type = ? AND name = lower(?) AND user_id = ?
+		ON CONFLICT (package_id, digest) DO NOTHING`, append([]any{packageID}, args...)...); err != nil {
+		return s.fail("claim pending blobs", err)
+	}
+	_, err := s.exec(ctx, `DELETE FROM pending_blobs WHERE owner_id = ? AND type = ? AND name = lower(?) AND user_id = ?`, args...)
+	return s.fail("claim pending blobs", err)
+}
+
+// ExpirePendingBlobs deletes pending blobs last linked before t.
+func (s *DB) ExpirePendingBlobs(ctx context.Context, before time.Time) (int, error) {
+	res, err := s.exec(ctx, `DELETE FROM pending_blobs WHERE created_at < ?`, s.t(before))
+	if err != nil {
+		return 0, s.fail("expire pending blobs", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, s.fail("expire pending blobs", err)
+	}
+	return int(n), nil
+}
+
+// UnreferencedBlobs lists blobs created before olderThan that no file, no
+// package link and no pending blob refers to, oldest first.
 func (s *DB) UnreferencedBlobs(ctx context.Context, olderThan time.Time, limit int) ([]packages.Blob, error) {
 	rows, err := s.query(ctx, `SELECT b.digest, b.size, b.created_at FROM blobs b
 		WHERE b.created_at < ?
 		AND NOT EXISTS (SELECT 1 FROM files f WHERE f.digest = b.digest)
 		AND NOT EXISTS (SELECT 1 FROM package_blobs l WHERE l.digest = b.digest)
+		AND NOT EXISTS (SELECT 1 FROM pending_blobs p WHERE p.digest = b.digest)
 		ORDER BY b.created_at, b.digest`+s.limit(limit, 0), s.t(olderThan))
 	if err != nil {
 		return nil, s.fail("unreferenced blobs", err)
@@ -724,11 +792,13 @@ func (s *DB) UnreferencedBlobs(ctx context.Context, olderThan time.Time, limit i
 }
 
 // ForgetBlob deletes a blob's record if it is older than olderThan and no
-// file or package link refers to it; it reports whether it did.
+// file, package link or pending blob refers to it; it reports whether it
+// did.
 func (s *DB) ForgetBlob(ctx context.Context, digest string, olderThan time.Time) (bool, error) {
 	res, err := s.exec(ctx, `DELETE FROM blobs WHERE digest = ? AND created_at < ?
 		AND NOT EXISTS (SELECT 1 FROM files f WHERE f.digest = blobs.digest)
-		AND NOT EXISTS (SELECT 1 FROM package_blobs l WHERE l.digest = blobs.digest)`, digest, s.t(olderThan))
+		AND NOT EXISTS (SELECT 1 FROM package_blobs l WHERE l.digest = blobs.digest)
+		AND NOT EXISTS (SELECT 1 FROM pending_blobs p WHERE p.digest = blobs.digest)`, digest, s.t(olderThan))
 	if err != nil {
 		return false, s.fail("forget blob", err)
 	}

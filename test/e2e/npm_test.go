@@ -241,8 +241,12 @@ func TestNpm(t *testing.T) {
 	if v := npmInstalled(proj, "@octo/open"); v != "1.0.0" {
 		t.Fatalf("anonymous install: %q", v)
 	}
-	if out := anon.mustFail(proj, "install", "@octo/hello"); !strings.Contains(out, "E401") {
+	// A private package is, to an anonymous install, a missing one.
+	if out := anon.mustFail(proj, "install", "@octo/hello"); !strings.Contains(out, "E404") {
 		t.Fatalf("anonymous install of a private package: %s", out)
+	}
+	if out := anon.mustFail(proj, "install", "@octo/nothing"); !strings.Contains(out, "E404") {
+		t.Fatalf("anonymous install of a missing package: %s", out)
 	}
 
 	octo.must(src, "unpublish", "@octo/hello", "--force")

@@ -316,3 +316,52 @@ func TestOCIDockerListener(t *testing.T) {
 		t.Fatalf("docker package without repo scope: %d", code)
 	}
 }
+
+// TestOCIBlobsBeforeManifest: a push of blobs alone (oras blob push)
+// shows no package in the REST API; the first manifest makes the package,
+// whose blobs include the ones pushed before. Anonymous clients are asked
+// to sign in alike for a private image and a missing one.
+func TestOCIBlobsBeforeManifest(t *testing.T) {
+	oras := requireTool(t, "oras")
+	crane := requireTool(t, "crane")
+	s := StartServer(t)
+	s.Admin("user", "create", "alice")
+	tok := s.Token("alice", "read:packages,write:packages,delete:packages")
+	host := hostOf(s.URL)
+	c := newOCIClients(t)
+	ref := host + "/alice/staged"
+	creds := []string{"--plain-http", "-u", "alice", "-p", tok}
+	c.write("notes.txt", "staged notes\n")
+	c.run(oras, append([]string{"blob", "push", ref, "notes.txt"}, creds...)...)
+
+	var pkgs []struct {
+		Name         string `json:"name"`
+		VersionCount int    `json:"version_count"`
+	}
+	if code := restJSON(t, s, "GET", "/user/packages?package_type=container", tok, &pkgs); code != 200 || len(pkgs) != 0 {
+		t.Fatalf("packages after a blob push: %d %+v", code, pkgs)
+	}
+	if code := restJSON(t, s, "GET", "/user/packages/container/staged", tok, nil); code != 404 {
+		t.Fatalf("package after a blob push: %d", code)
+	}
+
+	c.run(oras, append([]string{"push", ref + ":v1", "--artifact-type", "application/vnd.example.notes", "notes.txt:text/plain"}, creds...)...)
+	if code := restJSON(t, s, "GET", "/user/packages?package_type=container", tok, &pkgs); code != 200 || len(pkgs) != 1 ||
+		pkgs[0].Name != "staged" || pkgs[0].VersionCount != 1 {
+		t.Fatalf("packages after the manifest: %d %+v", code, pkgs)
+	}
+	c.run(oras, append([]string{"pull", ref + ":v1", "-o", filepath.Join(c.home, "pulled")}, creds...)...)
+	if b, err := os.ReadFile(filepath.Join(c.home, "pulled", "notes.txt")); err != nil || string(b) != "staged notes\n" {
+		t.Fatalf("pulled %q %v", b, err)
+	}
+
+	// Without credentials, the private image and a missing one fail alike.
+	private, err1 := c.try(crane, "", "manifest", "--insecure", ref+":v1")
+	missing, err2 := c.try(crane, "", "manifest", "--insecure", host+"/alice/nothing:v1")
+	if err1 == nil || err2 == nil || strings.ReplaceAll(private, "alice/staged", "alice/nothing") != missing {
+		t.Fatalf("anonymous: private %v %q; missing %v %q", err1, private, err2, missing)
+	}
+	if !strings.Contains(private, "UNAUTHORIZED") {
+		t.Fatalf("anonymous pull of a private image: %q", private)
+	}
+}

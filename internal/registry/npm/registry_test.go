@@ -209,7 +209,8 @@ func TestPublishRefusals(t *testing.T) {
 		{"invalid version", "/npm/@octo%2fhello", tok, pubDoc{name: "@octo/hello", version: "1.0", tgz: pkgTarball(t, "@octo/hello", "1.0", nil)}.build(), 400, "version"},
 		{"uppercase name", "/npm/@octo%2fHello", tok, pubDoc{name: "@octo/Hello", version: "1.0.0", tgz: pkgTarball(t, "@octo/Hello", "1.0.0", nil)}.build(), 400, "name"},
 		{"unknown scope", "/npm/@nobody%2fhello", tok, pubDoc{name: "@nobody/hello", version: "1.0.0", tgz: pkgTarball(t, "@nobody/hello", "1.0.0", nil)}.build(), 404, "not found"},
-		{"other user's private package", "/npm/@octo%2fhello", monaTok, good("2.0.0").build(), 404, "not found"},
+		// A package mona cannot see answers as a missing one.
+		{"other user's private package", "/npm/@octo%2fhello", monaTok, good("2.0.0").build(), 403, "permission"},
 		{"other user's new package", "/npm/@octo%2fnew", monaTok, pubDoc{name: "@octo/new", version: "1.0.0", tgz: pkgTarball(t, "@octo/new", "1.0.0", nil)}.build(), 403, "permission"},
 		{"read-only token", "/npm/@octo%2fhello", readOnly, good("2.0.0").build(), 403, "scope"},
 		{"anonymous", "/npm/@octo%2fhello", "", good("2.0.0").build(), 401, "authentication"},
@@ -260,9 +261,9 @@ func TestVisibility(t *testing.T) {
 	f.publish(tok, "@octo/secret", "1.0.0", nil, "")
 	f.publish(tok, "@octo/pub", "1.0.0", map[string]any{"repository": "octo/pub"}, "")
 
-	// Private: anonymous is asked to log in, others do not see it.
-	wantError(t, f.do("GET", "/npm/@octo%2fsecret", "", nil), 401, "authentication")
-	wantError(t, f.do("GET", "/npm/@octo/secret/-/secret-1.0.0.tgz", "", nil), 401, "authentication")
+	// Private: nobody else sees it, anonymous callers included.
+	wantError(t, f.do("GET", "/npm/@octo%2fsecret", "", nil), 404, "not found")
+	wantError(t, f.do("GET", "/npm/@octo/secret/-/secret-1.0.0.tgz", "", nil), 404, "not found")
 	wantError(t, f.do("GET", "/npm/@octo%2fsecret", monaTok, nil), 404, "not found")
 	wantError(t, f.do("GET", "/npm/@octo%2fsecret", "phk_0000000000000000000000000000000000000000", nil), 401, "credentials")
 
@@ -279,6 +280,47 @@ func TestVisibility(t *testing.T) {
 	wantError(t, f.do("PUT", "/npm/-/package/@octo%2fpub/dist-tags/x", monaTok, []byte(`"1.0.0"`)), 403, "permission")
 	wantError(t, f.do("PUT", "/npm/-/package/@octo%2fpub/dist-tags/x", "", []byte(`"1.0.0"`)), 401, "authentication")
 	wantError(t, f.do("DELETE", "/npm/@octo%2fpub/-rev/1", monaTok, nil), 403, "permission")
+}
+
+// TestPrivateAnswersAsMissing: every read of a private package answers a
+// caller who may not see it exactly as the same read of a package that
+// does not exist, anonymous callers included.
+func TestPrivateAnswersAsMissing(t *testing.T) {
+	env := testenv.New(t, "sqlite")
+	env.User("octo")
+	env.User("mona")
+	tok := env.Token("octo", allScopes)
+	f := newFixture(t, env, Options{})
+	f.publish(tok, "@octo/secret", "1.0.0", nil, "")
+	reads := []string{
+		"/npm/@octo%2f%s",
+		"/npm/@octo/%s",
+		"/npm/@octo/%s/-/%s-1.0.0.tgz",
+		"/npm/@octo/%s/1.0.0",
+		"/npm/@octo/%s/latest",
+		"/npm/-/package/@octo%2f%s/dist-tags",
+		"/npm/-/package/@octo%2f%s/dist-tags/latest",
+	}
+	for _, who := range []struct{ name, token string }{
+		{"anonymous", ""},
+		{"mona", env.Token("mona", allScopes)},
+		{"mona without scopes", env.Token("mona", "")},
+	} {
+		for _, path := range reads {
+			for _, method := range []string{"GET", "HEAD"} {
+				private := f.do(method, strings.ReplaceAll(path, "%s", "secret"), who.token, nil)
+				missing := f.do(method, strings.ReplaceAll(path, "%s", "nothing"), who.token, nil)
+				if private.status != http.StatusNotFound || private.status != missing.status || !bytes.Equal(private.body, missing.body) {
+					t.Errorf("%s: %s %s: private %d %s, missing %d %s", who.name, method, path,
+						private.status, private.body, missing.status, missing.body)
+				}
+			}
+		}
+	}
+	// The owner still reads it.
+	if r := f.do("GET", "/npm/@octo%2fsecret", tok, nil); r.status != http.StatusOK {
+		t.Fatalf("owner: %d %s", r.status, r.body)
+	}
 }
 
 func TestDistTags(t *testing.T) {

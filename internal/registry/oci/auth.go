@@ -103,7 +103,12 @@ func (h *handler) authenticate(r *http.Request, scope string) (*caller, error) {
 // need authenticates the caller and checks that its bearer token grants
 // one of actions on name; challenge is the action list a 401 asks for.
 func (h *handler) need(r *http.Request, name Name, challenge []string, actions ...string) (*caller, error) {
-	sc := scope(name.Full, challenge...)
+	return h.needScope(r, name, scope(name.Full, challenge...), actions...)
+}
+
+// needScope is need with the whole scope a 401 asks for, which may name
+// more repositories than name (a mount's source).
+func (h *handler) needScope(r *http.Request, name Name, sc string, actions ...string) (*caller, error) {
 	c, err := h.authenticate(r, sc)
 	if err != nil {
 		return nil, err
@@ -300,18 +305,18 @@ func (h *handler) grant(ctx context.Context, a *packages.Actor, s string) (auth.
 	return auth.RegistryAccess{Type: "repository", Name: name.Full, Actions: got}, true
 }
 
-// canRead reports whether a may pull name: the package exists and is
-// readable, or does not exist and a could create it (so that a pull of a
-// missing image in one's own namespace is NAME_UNKNOWN, not a challenge).
+// canRead reports whether a token for a may pull name: the package is
+// readable, or, for a signed-in caller, there is no package it can see
+// there. The registry then answers a pull NAME_UNKNOWN, for a package the
+// caller may not see as for a missing one (and serves a new name's blobs
+// to their pusher). Anonymous callers get pull on readable packages only,
+// so that their clients are asked to sign in for anything else.
 func (h *handler) canRead(ctx context.Context, a *packages.Actor, name Name) bool {
 	pi, err := h.svc.GetPackage(ctx, a, name.Ref, packages.OpRead, packages.ViaRegistry)
 	if err == nil {
-		return h.inRepository(ctx, pi, name)
+		return h.inRepository(ctx, pi, name) || !a.Anonymous()
 	}
-	if !packages.IsNotFound(err) || a.Anonymous() {
-		return false
-	}
-	return h.svc.CanPublish(ctx, a, name.Ref, name.Repository) == nil
+	return packages.IsPackageNotFound(err) && !a.Anonymous()
 }
 
 // repositoryMatches reports whether an existing docker package of that

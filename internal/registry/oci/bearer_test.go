@@ -2,6 +2,7 @@ package oci_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -84,10 +85,16 @@ func TestBearerTokenAfterRemoveMember(t *testing.T) {
 			t.Fatal(err)
 		}
 		r.expect(r.req("GET", "/v2/"+name+"/manifests/v1", bearer, nil), http.StatusNotFound, "NAME_UNKNOWN")
-		r.expect(r.req("POST", "/v2/"+name+"/blobs/uploads/", bearer, nil), http.StatusNotFound, "NAME_UNKNOWN")
-		if acc := claims(t, r.bearer(r.bob, "repository:"+name+":pull,push"))["access"].([]any); len(acc) != 0 {
+		// A push to a name it may not see fails as a push to a free name in
+		// a namespace it may not create packages in.
+		r.expect(r.req("POST", "/v2/"+name+"/blobs/uploads/", bearer, nil), http.StatusForbidden, "DENIED")
+		// A token names pull on any name, so that a name the caller may
+		// not see answers as a missing one; push it no longer grants.
+		if acc := claims(t, r.bearer(r.bob, "repository:"+name+":pull,push"))["access"].([]any); fmt.Sprint(acc) != "[map[actions:[pull] name:acme/app type:repository]]" {
 			t.Errorf("bob got %v after removal", acc)
 		}
+		bearer = r.bearer(r.bob, "repository:"+name+":pull,push")
+		r.expect(r.req("GET", "/v2/"+name+"/manifests/v1", bearer, nil), http.StatusNotFound, "NAME_UNKNOWN")
 		r.expect(r.req("GET", "/v2/"+name+"/manifests/v1", r.bearer(r.alice, "repository:"+name+":pull"), nil), http.StatusOK, "")
 	})
 }

@@ -21,47 +21,44 @@ import (
 func (h *handler) readPackage(ctx context.Context, c *caller, name Name) (*packages.PackageInfo, error) {
 	pi, err := h.svc.RegistryPackage(ctx, c.actor, name.Ref)
 	if err != nil {
-		return nil, serviceError(err, codeNameUnknown, scope(name.Full, actionPull))
+		return nil, readError(c, name, err, codeNameUnknown)
 	}
 	if !h.inRepository(ctx, pi, name) {
-		return nil, errorf(codeNameUnknown, "repository name not known to registry")
+		return nil, unknownName(c, name, nil)
 	}
 	return pi, nil
 }
 
-// writePackage returns the package a name refers to for pushing, creating
-// it on the first push.
-func (h *handler) writePackage(ctx context.Context, c *caller, name Name, repository string, create bool) (*packages.PackageInfo, error) {
-	sc := scope(name.Full, actionPull, actionPush)
-	pi, err := h.svc.GetPackage(ctx, c.actor, name.Ref, packages.OpWrite, packages.ViaRegistry)
-	if err == nil {
-		if !h.inRepository(ctx, pi, name) {
-			return nil, errorf(codeDenied, "the image %s belongs to another repository", name.Ref.Name)
-		}
-		return pi, nil
-	}
-	if !packages.IsNotFound(err) || !create {
-		return nil, serviceError(err, codeNameUnknown, sc)
-	}
-	if repository == "" {
-		repository = name.Repository
-	}
-	if _, err := h.svc.EnsurePackage(ctx, c.actor, name.Ref, repository); err != nil {
+// pushTarget returns where a push to name goes: its package, or, before
+// its first manifest, the name itself.
+func (h *handler) pushTarget(ctx context.Context, c *caller, name Name) (*packages.PushTarget, error) {
+	t, err := h.svc.PushTarget(ctx, c.actor, name.Ref, name.Repository)
+	if err != nil {
 		if packages.KindOf(err) == packages.KindInvalid {
 			e := errorf(codeNameInvalid, "%s", packages.PublicMessage(err, "invalid name"))
 			e.cause = err
 			return nil, e
 		}
-		return nil, serviceError(err, codeNameUnknown, sc)
+		return nil, serviceError(err, codeNameUnknown, scope(name.Full, actionPull, actionPush))
 	}
-	pi, err = h.svc.GetPackage(ctx, c.actor, name.Ref, packages.OpWrite, packages.ViaRegistry)
-	if err != nil {
-		return nil, serviceError(err, codeNameUnknown, sc)
-	}
-	if !h.inRepository(ctx, pi, name) {
+	if t.Package != nil && !h.inRepository(ctx, t.Package, name) {
 		return nil, errorf(codeDenied, "the image %s belongs to another repository", name.Ref.Name)
 	}
-	return pi, nil
+	return t, nil
+}
+
+// readBlob reports whether the caller may read blob d through name: the
+// package links it, or the caller pushed it there before the first
+// manifest. An error is the answer to give.
+func (h *handler) readBlob(ctx context.Context, c *caller, name Name, d string) (bool, error) {
+	pi, linked, err := h.svc.RegistryBlob(ctx, c.actor, name.Ref, name.Repository, d)
+	if err != nil {
+		return false, readError(c, name, err, codeNameUnknown)
+	}
+	if pi != nil && !h.inRepository(ctx, pi, name) {
+		return false, unknownName(c, name, nil)
+	}
+	return linked, nil
 }
 
 // blobDigest checks a digest in a blob URL. Well-formed digests of other
@@ -85,12 +82,9 @@ func (h *handler) getBlob(w http.ResponseWriter, r *http.Request, name Name, d s
 		return err
 	}
 	ctx := r.Context()
-	pi, linked, err := h.svc.RegistryBlob(ctx, c.actor, name.Ref, d)
+	linked, err := h.readBlob(ctx, c, name, d)
 	if err != nil {
-		return serviceError(err, codeNameUnknown, scope(name.Full, actionPull))
-	}
-	if !h.inRepository(ctx, pi, name) {
-		return errorf(codeNameUnknown, "repository name not known to registry")
+		return err
 	}
 	if !linked {
 		return errorf(codeBlobUnknown, "blob unknown to registry")
@@ -220,28 +214,25 @@ func copyError(err error) error {
 func (h *handler) startUpload(w http.ResponseWriter, r *http.Request, name Name) error {
 	q := r.URL.Query()
 	mount, from := q.Get("mount"), q.Get("from")
+	// A mount asks for the source's pull scope too, so that a client that
+	// requests exactly the challenged scopes gets a token that mounts.
 	challenge := scope(name.Full, actionPull, actionPush)
 	if mount != "" && from != "" && from != name.Full {
-		if _, err := ParseName(h.typ, from); err == nil {
-			challenge += " " + scope(from, actionPull)
+		if src, err := ParseName(h.typ, from); err == nil {
+			challenge += " " + scope(src.Full, actionPull)
 		}
 	}
-	c, err := h.authenticate(r, challenge)
+	c, err := h.needScope(r, name, challenge, actionPush)
 	if err != nil {
 		return err
 	}
-	if !c.allows(name.Full, actionPush) {
-		e := errorf(codeUnauthorized, "authentication required")
-		e.scope, e.insufficient = challenge, !c.anonymous()
-		return e
-	}
 	ctx := r.Context()
-	pi, err := h.writePackage(ctx, c, name, "", true)
+	t, err := h.pushTarget(ctx, c, name)
 	if err != nil {
 		return err
 	}
 	if mount != "" && classifyDigest(mount) == digestSupported {
-		if ok, err := h.mount(ctx, c, pi, name, mount, from); err != nil {
+		if ok, err := h.mount(ctx, c, t, name, mount, from); err != nil {
 			return err
 		} else if ok {
 			w.Header().Set("Location", blobLocation(name, mount))
@@ -252,7 +243,7 @@ func (h *handler) startUpload(w http.ResponseWriter, r *http.Request, name Name)
 		}
 	}
 	if d := q.Get("digest"); d != "" {
-		return h.monolithic(w, r, name, pi, d)
+		return h.monolithic(w, r, name, t, d)
 	}
 	up, err := h.svc.Blobs().NewUpload(ctx)
 	if err != nil {
@@ -266,24 +257,19 @@ func (h *handler) startUpload(w http.ResponseWriter, r *http.Request, name Name)
 	return nil
 }
 
-// mount links a blob of another repository into pi when the caller may read
+// mount links a blob of another repository into t when the caller may read
 // it there; false means the client should upload it.
-func (h *handler) mount(ctx context.Context, c *caller, pi *packages.PackageInfo, name Name, d, from string) (bool, error) {
+func (h *handler) mount(ctx context.Context, c *caller, t *packages.PushTarget, name Name, d, from string) (bool, error) {
 	if from == "" || from == name.Full {
 		// No source: mount only what the repository already has.
-		return h.svc.BlobLinked(ctx, pi.ID, d)
+		return h.svc.BlobLinked(ctx, t, d)
 	}
 	src, err := ParseName(h.typ, from)
 	if err != nil || !c.allows(src.Full, actionPull) {
 		return false, nil
 	}
-	spi, err := h.svc.GetPackage(ctx, c.actor, src.Ref, packages.OpRead, packages.ViaRegistry)
-	if err != nil || !h.inRepository(ctx, spi, src) {
+	if linked, err := h.readBlob(ctx, c, src, d); err != nil || !linked {
 		return false, nil
-	}
-	linked, err := h.svc.BlobLinked(ctx, spi.ID, d)
-	if err != nil || !linked {
-		return false, err
 	}
 	if _, err := h.svc.Blobs().Stat(ctx, d); err != nil {
 		if packages.IsNotFound(err) {
@@ -291,7 +277,11 @@ func (h *handler) mount(ctx context.Context, c *caller, pi *packages.PackageInfo
 		}
 		return false, err
 	}
-	if err := h.svc.LinkBlob(ctx, pi.ID, d); err != nil {
+	if err := h.svc.LinkBlob(ctx, t, d); err != nil {
+		var unknown *packages.BlobUnknownError
+		if errors.As(err, &unknown) {
+			return false, nil
+		}
 		return false, err
 	}
 	return true, nil
@@ -323,7 +313,7 @@ func commitErr(err error) error {
 }
 
 // monolithic stores a blob sent whole with its digest.
-func (h *handler) monolithic(w http.ResponseWriter, r *http.Request, name Name, pi *packages.PackageInfo, d string) error {
+func (h *handler) monolithic(w http.ResponseWriter, r *http.Request, name Name, t *packages.PushTarget, d string) error {
 	if err := uploadDigest(d); err != nil {
 		return err
 	}
@@ -341,7 +331,7 @@ func (h *handler) monolithic(w http.ResponseWriter, r *http.Request, name Name, 
 		}
 		return commitErr(err)
 	}
-	return h.blobCreated(w, r, name, pi, got, size)
+	return h.blobCreated(w, r, name, t, got, size)
 }
 
 var errTooLarge = errors.New("blob too large")
@@ -368,13 +358,9 @@ func (c *capReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// blobCreated records a committed blob and links it to the package.
-func (h *handler) blobCreated(w http.ResponseWriter, r *http.Request, name Name, pi *packages.PackageInfo, d string, size int64) error {
-	ctx := r.Context()
-	if err := h.svc.RegisterBlob(ctx, d, size); err != nil {
-		return err
-	}
-	if err := h.svc.LinkBlob(ctx, pi.ID, d); err != nil {
+// blobCreated records a committed blob and links it to the push target.
+func (h *handler) blobCreated(w http.ResponseWriter, r *http.Request, name Name, t *packages.PushTarget, d string, size int64) error {
+	if err := h.svc.AddBlob(r.Context(), t, d, size); err != nil {
 		return err
 	}
 	w.Header().Set("Location", blobLocation(name, d))
@@ -386,7 +372,7 @@ func (h *handler) blobCreated(w http.ResponseWriter, r *http.Request, name Name,
 
 // openSession authorizes a request on an upload session and resumes it.
 // The caller must Close the upload and call unlock.
-func (h *handler) openSession(r *http.Request, name Name, ref string) (*packages.PackageInfo, packages.Upload, func(), error) {
+func (h *handler) openSession(r *http.Request, name Name, ref string) (*packages.PushTarget, packages.Upload, func(), error) {
 	c, err := h.need(r, name, []string{actionPull, actionPush}, actionPush)
 	if err != nil {
 		return nil, nil, nil, err
@@ -395,7 +381,7 @@ func (h *handler) openSession(r *http.Request, name Name, ref string) (*packages
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	pi, err := h.writePackage(r.Context(), c, name, "", false)
+	t, err := h.pushTarget(r.Context(), c, name)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -408,7 +394,7 @@ func (h *handler) openSession(r *http.Request, name Name, ref string) (*packages
 		}
 		return nil, nil, nil, err
 	}
-	return pi, up, unlock, nil
+	return t, up, unlock, nil
 }
 
 // parseContentRange parses a chunk's Content-Range: "start-end", with the
@@ -498,7 +484,7 @@ func (h *handler) putUpload(w http.ResponseWriter, r *http.Request, name Name, r
 		}
 		return errorf(codeDigestInvalid, "the digest query parameter is required")
 	}
-	pi, up, unlock, err := h.openSession(r, name, ref)
+	t, up, unlock, err := h.openSession(r, name, ref)
 	if err != nil {
 		return err
 	}
@@ -514,7 +500,7 @@ func (h *handler) putUpload(w http.ResponseWriter, r *http.Request, name Name, r
 	if err != nil {
 		return commitErr(err)
 	}
-	return h.blobCreated(w, r, name, pi, got, size)
+	return h.blobCreated(w, r, name, t, got, size)
 }
 
 func (h *handler) uploadStatus(w http.ResponseWriter, r *http.Request, name Name, ref string) error {

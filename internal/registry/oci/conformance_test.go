@@ -114,6 +114,7 @@ func TestConformance(t *testing.T) {
 	}
 	passed, failed, skipped := 0, 0, 0
 	var failures []string
+	ran := map[string]bool{}
 	for _, s := range suites.Suites {
 		for _, c := range s.Cases {
 			switch {
@@ -124,7 +125,23 @@ func TestConformance(t *testing.T) {
 				skipped++
 			default:
 				passed++
+				ran[c.Name] = true
 			}
+		}
+	}
+	// The suite runs these only when the registry answers as it should;
+	// they are skipped, not failed, otherwise. The cross-repository mount
+	// check runs only after a 201 to a client that requests exactly the
+	// challenged scopes (the challenge must name the source's pull scope).
+	// The two mount checks without "from" stay skipped: they need
+	// OCI_AUTOMATIC_CROSSMOUNT, and the registry mounts without "from" only
+	// what the target repository already holds, neither mode they test.
+	for _, name := range []string{
+		"[It] OCI Distribution Conformance Tests Push Cross-Repository Blob Mount GET request to test digest within cross-mount namespace should return 200",
+	} {
+		if !ran[name] {
+			failed++
+			failures = append(failures, name+" (did not run)")
 		}
 	}
 	summary := fmt.Sprintf("OCI conformance: %d passed, %d failed, %d skipped", passed, failed, skipped)

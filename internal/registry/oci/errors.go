@@ -129,6 +129,32 @@ func serviceError(err error, notFound, scope string) error {
 	return err
 }
 
+// readError maps an error of the packages service to the answer of a read
+// of name: a package the caller may not see answers as a missing one, the
+// challenge to an anonymous caller without a token (so that its client
+// logs in and asks again, for a private package and a missing one alike),
+// NAME_UNKNOWN to anyone else. Other errors map as serviceError maps them,
+// with notFound for what is missing inside a package.
+func readError(c *caller, name Name, err error, notFound string) error {
+	if packages.IsPackageNotFound(err) {
+		return unknownName(c, name, err)
+	}
+	return serviceError(err, notFound, scope(name.Full, actionPull))
+}
+
+// unknownName is the answer to a read of a name the caller cannot see:
+// missing, not visible to it, or (docker) a package of another repository.
+func unknownName(c *caller, name Name, cause error) error {
+	if c.claims == nil && c.anonymous() {
+		e := errorf(codeUnauthorized, "authentication required")
+		e.scope, e.cause = scope(name.Full, actionPull), cause
+		return e
+	}
+	e := errorf(codeNameUnknown, "repository name not known to registry")
+	e.cause = cause
+	return e
+}
+
 func orDefault(s, def string) string {
 	if s == "" {
 		return def

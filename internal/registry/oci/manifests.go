@@ -75,14 +75,10 @@ func (h *handler) version(ctx context.Context, c *caller, name Name, ref string,
 		pi, vi, err = h.svc.ResolveTag(ctx, c.actor, name.Ref, ref)
 	}
 	if err != nil {
-		code := codeManifestUnknown
-		if errors.Is(err, packages.ErrPackageNotFound) {
-			code = codeNameUnknown
-		}
-		return nil, nil, serviceError(err, code, scope(name.Full, actionPull))
+		return nil, nil, readError(c, name, err, codeManifestUnknown)
 	}
 	if !h.inRepository(ctx, pi, name) {
-		return nil, nil, errorf(codeNameUnknown, "repository name not known to registry")
+		return nil, nil, unknownName(c, name, nil)
 	}
 	return pi, vi, nil
 }
@@ -109,14 +105,10 @@ func (h *handler) getManifest(w http.ResponseWriter, r *http.Request, name Name,
 	// finds the manifest file.
 	pi, v, f, err := h.svc.RegistryManifest(ctx, c.actor, name.Ref, ref, isDigest, manifestFile)
 	if err != nil {
-		code := codeManifestUnknown
-		if errors.Is(err, packages.ErrPackageNotFound) {
-			code = codeNameUnknown
-		}
-		return serviceError(err, code, scope(name.Full, actionPull))
+		return readError(c, name, err, codeManifestUnknown)
 	}
 	if !h.inRepository(ctx, pi, name) {
-		return errorf(codeNameUnknown, "repository name not known to registry")
+		return unknownName(c, name, nil)
 	}
 	hdr := w.Header()
 	hdr.Set("Content-Type", f.MediaType)
@@ -215,7 +207,7 @@ func (h *handler) putManifest(w http.ResponseWriter, r *http.Request, name Name,
 		return err
 	}
 	ctx := r.Context()
-	pi, err := h.writePackage(ctx, c, name, "", true)
+	t, err := h.pushTarget(ctx, c, name)
 	if err != nil {
 		return err
 	}
@@ -223,7 +215,7 @@ func (h *handler) putManifest(w http.ResponseWriter, r *http.Request, name Name,
 	for _, bd := range refs {
 		ok := classifyDigest(bd) == digestSupported
 		if ok {
-			if ok, err = h.svc.BlobLinked(ctx, pi.ID, bd); err != nil {
+			if ok, err = h.svc.BlobLinked(ctx, t, bd); err != nil {
 				return err
 			}
 		}
@@ -277,6 +269,13 @@ func (h *handler) putManifest(w http.ResponseWriter, r *http.Request, name Name,
 		req.Tags = []string{ref}
 	}
 	if _, err := h.svc.Publish(ctx, c.actor, req); err != nil {
+		var unknown *packages.BlobUnknownError
+		if errors.As(err, &unknown) {
+			// Freed by garbage collection since the check above.
+			e := errorf(codeManifestBlobUnknown, "blob unknown to registry: %s", unknown.Digest)
+			e.detail, e.cause = map[string]string{"digest": unknown.Digest}, err
+			return e
+		}
 		return serviceError(err, codeNameUnknown, scope(name.Full, actionPull, actionPush))
 	}
 	hdr := w.Header()
@@ -428,8 +427,9 @@ func (h *handler) listTags(w http.ResponseWriter, r *http.Request, name Name) er
 		return err
 	}
 	ctx := r.Context()
-	if name.Repository != "" {
-		// Docker names must also match the package's repository.
+	if name.Repository != "" || n == 0 {
+		// Docker names must also match the package's repository, and an
+		// empty page still answers only for a package the caller reads.
 		if _, err := h.readPackage(ctx, c, name); err != nil {
 			return err
 		}
@@ -442,7 +442,7 @@ func (h *handler) listTags(w http.ResponseWriter, r *http.Request, name Name) er
 		}
 		tags, err := h.svc.ListTags(ctx, c.actor, name.Ref, q.Get("last"), limit)
 		if err != nil {
-			return serviceError(err, codeNameUnknown, scope(name.Full, actionPull))
+			return readError(c, name, err, codeNameUnknown)
 		}
 		for _, t := range tags {
 			names = append(names, t.Name)

@@ -113,13 +113,26 @@ func TestPushPullOverTokens(t *testing.T) {
 		if !strings.Contains(res.Header.Get("WWW-Authenticate"), `error="insufficient_scope"`) {
 			t.Errorf("challenge %q", res.Header.Get("WWW-Authenticate"))
 		}
-		// Bob gets nothing on alice's private image, and carol (read only)
-		// may not create packages.
-		if acc := claims(t, r.bearer(r.bob, "repository:"+name+":pull,push,delete"))["access"].([]any); len(acc) != 0 {
-			t.Errorf("bob got %v", acc)
+		// Bob may not push to or delete alice's private image, and carol
+		// (read only) may not create packages. Their pull scope reads
+		// only what they may see: alice's private image answers bob as a
+		// missing one does.
+		pullOnly := func(who, tok, name string) {
+			t.Helper()
+			acc := claims(t, tok)["access"].([]any)
+			if len(acc) != 1 || fmt.Sprint(acc[0].(map[string]any)["actions"]) != "[pull]" {
+				t.Errorf("%s got %v on %s", who, acc, name)
+			}
 		}
-		if acc := claims(t, r.bearer(r.carol, "repository:carol/new:pull,push"))["access"].([]any); len(acc) != 0 {
-			t.Errorf("carol got %v", acc)
+		bobs := r.bearer(r.bob, "repository:"+name+":pull,push,delete")
+		pullOnly("bob", bobs, name)
+		pullOnly("carol", r.bearer(r.carol, "repository:carol/new:pull,push"), "carol/new")
+		hidden := r.req("GET", "/v2/"+name+"/manifests/v1", bobs, nil)
+		r.expect(hidden, http.StatusNotFound, "NAME_UNKNOWN")
+		missing := r.req("GET", "/v2/alice/nothing/manifests/v1", r.bearer(r.bob, "repository:alice/nothing:pull"), nil)
+		r.expect(missing, http.StatusNotFound, "NAME_UNKNOWN")
+		if !bytes.Equal(hidden.body, missing.body) {
+			t.Errorf("bob tells a private image (%s) from a missing one (%s)", hidden.body, missing.body)
 		}
 		// A missing image in one's own namespace is NAME_UNKNOWN.
 		r.expect(r.req("GET", "/v2/alice/missing/manifests/v1", r.bearer(r.alice, "repository:alice/missing:pull"), nil), http.StatusNotFound, "NAME_UNKNOWN")
@@ -234,7 +247,7 @@ func TestUploadSessions(t *testing.T) {
 	r.expect(r.req("PATCH", "/v2/alice/one/blobs/uploads/"+raw, r.alice, bytes.NewReader([]byte("x"))), http.StatusNotFound, "BLOB_UPLOAD_UNKNOWN")
 	r.expect(r.req("PATCH", "/v2/alice/one/blobs/uploads/"+raw+".AAAAAAAAAAAAAAAAAAAAAAAA", r.alice, bytes.NewReader([]byte("x"))), http.StatusNotFound, "BLOB_UPLOAD_UNKNOWN")
 	// Nor by someone without push rights there.
-	r.expect(r.req("PATCH", loc, r.bob, bytes.NewReader([]byte("x"))), http.StatusNotFound, "NAME_UNKNOWN")
+	r.expect(r.req("PATCH", loc, r.bob, bytes.NewReader([]byte("x"))), http.StatusForbidden, "DENIED")
 
 	// A new server process (same key) continues the session.
 	r2 := &reg{t: t, env: env, alice: r.alice}

@@ -56,6 +56,7 @@ var cases = []struct {
 	{"Referrers", testReferrers},
 	{"Blobs", testBlobs},
 	{"UnreferencedBlobs", testUnreferencedBlobs},
+	{"PendingBlobs", testPendingBlobs},
 	{"Purgeable", testPurgeable},
 	{"Events", testEvents},
 	{"ListPackagesFilters", testListPackagesFilters},
@@ -1187,6 +1188,89 @@ func testUnreferencedBlobs(t *testing.T, s packages.Store) {
 	bs, err = s.UnreferencedBlobs(ctx(t), cutoff, 0)
 	ok(t, err)
 	eq(t, "after hard delete", len(bs), 4)
+}
+
+func testPendingBlobs(t *testing.T, s packages.Store) {
+	o, u, other := mkUser(t, s, "o"), mkUser(t, s, "u"), mkUser(t, s, "other")
+	old := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, d := range []string{"sha256:a", "sha256:b", "sha256:c"} {
+		ok(t, s.PutBlob(ctx(t), &packages.Blob{Digest: d, Size: 1, CreatedAt: old}))
+	}
+	k := packages.PendingKey{OwnerID: o.ID, Type: packages.TypeContainer, Name: "App", UserID: u.ID}
+	ok(t, s.LinkPendingBlob(ctx(t), k, "sha256:a", old))
+	ok(t, s.LinkPendingBlob(ctx(t), k, "sha256:a", old)) // again: one link
+	ok(t, s.LinkPendingBlob(ctx(t), k, "sha256:b", old.Add(2*time.Hour)))
+	held := func(k packages.PendingKey, d string, wantHeld, wantLinked bool) {
+		t.Helper()
+		h, l, err := s.PendingBlobs(ctx(t), k, d)
+		ok(t, err)
+		eq(t, fmt.Sprintf("held %+v %s", k, d), [2]bool{h, l}, [2]bool{wantHeld, wantLinked})
+	}
+	held(k, "sha256:a", true, true)
+	held(k, "sha256:c", true, false)
+	lower := k
+	lower.Name = "app" // names compare case-insensitively
+	held(lower, "sha256:b", true, true)
+	// Another user's pushes to the name, another type or another name
+	// hold nothing of these.
+	for _, o := range []packages.PendingKey{
+		{OwnerID: o.ID, Type: packages.TypeContainer, Name: "App", UserID: other.ID},
+		{OwnerID: o.ID, Type: packages.TypeDocker, Name: "App", UserID: u.ID},
+		{OwnerID: o.ID, Type: packages.TypeContainer, Name: "App2", UserID: u.ID},
+	} {
+		held(o, "sha256:a", false, false)
+	}
+
+	// Pending blobs are references: old as they are, GC keeps them.
+	bs, err := s.UnreferencedBlobs(ctx(t), old.Add(48*time.Hour), 0)
+	ok(t, err)
+	eq(t, "unreferenced", bs, []packages.Blob{{Digest: "sha256:c", Size: 1, CreatedAt: old}})
+	forgot, err := s.ForgetBlob(ctx(t), "sha256:a", old.Add(48*time.Hour))
+	ok(t, err)
+	eq(t, "forget a pending blob", forgot, false)
+
+	// Relinking moves the time forward, never back; expiry drops what
+	// was not linked since.
+	ok(t, s.LinkPendingBlob(ctx(t), k, "sha256:b", old))
+	n, err := s.ExpirePendingBlobs(ctx(t), old.Add(time.Hour))
+	ok(t, err)
+	eq(t, "expired", n, 1)
+	held(k, "sha256:a", true, false)
+	held(k, "sha256:b", true, true)
+
+	// Claiming links them to the package and forgets them as pending.
+	p := mkPkg(t, s, o, packages.TypeContainer, "App", packages.Private)
+	ok(t, s.LinkBlob(ctx(t), p.ID, "sha256:b")) // linked already: kept once
+	ok(t, s.LinkPendingBlob(ctx(t), k, "sha256:c", old.Add(3*time.Hour)))
+	ok(t, s.ClaimPendingBlobs(ctx(t), lower, p.ID))
+	held(k, "sha256:b", false, false)
+	for _, d := range []string{"sha256:b", "sha256:c"} {
+		linked, err := s.BlobLinked(ctx(t), p.ID, d)
+		ok(t, err)
+		eq(t, "claimed "+d, linked, true)
+	}
+	linked, err := s.BlobLinked(ctx(t), p.ID, "sha256:a")
+	ok(t, err)
+	eq(t, "expired before the claim", linked, false)
+	n, err = s.ExpirePendingBlobs(ctx(t), old.Add(100*time.Hour))
+	ok(t, err)
+	eq(t, "nothing left to expire", n, 0)
+
+	// TouchBlob moves a recorded blob's time forward and records nothing.
+	touched, err := s.TouchBlob(ctx(t), "sha256:a", old.Add(time.Hour))
+	ok(t, err)
+	eq(t, "touch", touched, true)
+	touched, err = s.TouchBlob(ctx(t), "sha256:a", old)
+	ok(t, err)
+	eq(t, "touch back", touched, true)
+	got, err := s.GetBlob(ctx(t), "sha256:a")
+	ok(t, err)
+	eq(t, "touched time", got.CreatedAt, old.Add(time.Hour))
+	touched, err = s.TouchBlob(ctx(t), "sha256:none", old)
+	ok(t, err)
+	eq(t, "touch unknown", touched, false)
+	_, err = s.GetBlob(ctx(t), "sha256:none")
+	isNotFound(t, err, "touched unknown blob")
 }
 
 func testPurgeable(t *testing.T, s packages.Store) {

@@ -226,8 +226,15 @@ func runDocPage(t *testing.T, bin, page string, blocks []docBlock, requests []st
 		t.Fatalf("%s: the documented commands failed: %v\n%s", page, err, tail(out.String(), 12000))
 	}
 	t.Logf("%s: the documented commands ran:\n%s", page, tail(out.String(), 4000))
-	logs := srv.logs.String()
+	// The server logs a request after answering it: give the last line
+	// a moment to arrive.
+	deadline := time.Now().Add(5 * time.Second)
 	for _, want := range requests {
+		logs := srv.logs.String()
+		for !strings.Contains(logs, want) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+			logs = srv.logs.String()
+		}
 		if !strings.Contains(logs, want) {
 			t.Errorf("%s: the server was not asked for %q\ncommands:\n%s\nserver log:\n%s", page, want, tail(out.String(), 6000), tail(logs, 6000))
 		}

@@ -190,8 +190,10 @@ func TestBearerTokenFollowsPAT(t *testing.T) {
 		if out := s.Admin("org", "remove-member", "acme", "bob"); !strings.Contains(out, "bob is no longer a member of acme") {
 			t.Errorf("remove-member said %q", out)
 		}
-		r.wantPullAndPush("removed member's bearer token", "acme/tool", bearer, http.StatusNotFound, http.StatusNotFound)
-		r.wantPullAndPush("removed member's PAT", "acme/tool", bob, http.StatusNotFound, http.StatusNotFound)
+		// The image is now as missing to bob, and a push to it fails as a
+		// push to a free name in a namespace he may not create packages in.
+		r.wantPullAndPush("removed member's bearer token", "acme/tool", bearer, http.StatusNotFound, http.StatusForbidden)
+		r.wantPullAndPush("removed member's PAT", "acme/tool", bob, http.StatusNotFound, http.StatusForbidden)
 		r.wantPullAndPush("org admin", "acme/tool", r.bearer(alice, "repository:acme/tool:pull,push"), http.StatusOK, http.StatusAccepted)
 	})
 }

@@ -303,6 +303,8 @@ func gc(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "%s %d packages, %d versions, %d blobs (%d bytes), %d upload sessions\n",
 			verb, len(rep.Packages), len(rep.Versions), len(rep.Blobs), freed, rep.Uploads)
+		fmt.Fprintf(stdout, "%s %d temporary files of unfinished uploads (%d bytes); %d younger than the grace period (%d bytes) stay\n",
+			verb, rep.Temp.Stale, rep.Temp.StaleBytes, rep.Temp.Fresh, rep.Temp.FreshBytes)
 		return nil
 	})
 }

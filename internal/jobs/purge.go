@@ -34,7 +34,8 @@ func (r *Runner) RunOnce(ctx context.Context, dryRun bool) (*packages.PurgeRepor
 		return rep, nil
 	}
 	r.logger.InfoContext(ctx, "purge done", "dry_run", dryRun, "packages", len(rep.Packages),
-		"versions", len(rep.Versions), "blobs", len(rep.Blobs), "adopted", rep.Adopted, "uploads", rep.Uploads)
+		"versions", len(rep.Versions), "blobs", len(rep.Blobs), "adopted", rep.Adopted, "uploads", rep.Uploads,
+		"temp_files", rep.Temp.Stale, "temp_bytes", rep.Temp.StaleBytes, "temp_files_kept", rep.Temp.Fresh)
 	return rep, nil
 }
 

@@ -9,12 +9,13 @@ import (
 // PurgeReport says what a purge removed, or with DryRun, would remove.
 type PurgeReport struct {
 	DryRun   bool
-	Packages []Package // hard-deleted packages, with their versions
-	Versions []Version // hard-deleted versions of live packages
-	Blobs    []Blob    // freed blobs
-	Adopted  int       // blob files found without a record, recorded for a later run
-	Uploads  int       // stale upload sessions removed
-	Skipped  bool      // another replica holds the purge lock; nothing was done
+	Packages []Package  // hard-deleted packages, with their versions
+	Versions []Version  // hard-deleted versions of live packages
+	Blobs    []Blob     // freed blobs
+	Adopted  int        // blob files found without a record, recorded for a later run
+	Uploads  int        // stale upload sessions removed
+	Temp     TempReport // leftovers of unfinished writes; stale ones (older than the grace period) removed
+	Skipped  bool       // another replica holds the purge lock; nothing was done
 }
 
 // purgeBatch bounds each listing so that a purge never loads everything.
@@ -136,6 +137,12 @@ func (s *Service) Purge(ctx context.Context, dryRun bool) (*PurgeReport, error) 
 		}
 		rep.Uploads = n
 	}
+	// A write younger than the grace period may still be running.
+	temp, err := s.blobs.PurgeTemp(ctx, graceCutoff, dryRun)
+	if err != nil {
+		return rep, fmt.Errorf("purge temporary files: %w", err)
+	}
+	rep.Temp = temp
 	return rep, nil
 }
 

@@ -51,6 +51,13 @@ func Dialects() []string { return []string{"sqlite", "postgres"} }
 // New builds an Env on the named dialect ("sqlite" or "postgres").
 func New(t *testing.T, dialect string) *Env {
 	t.Helper()
+	return NewWithBlobs(t, dialect, t.TempDir())
+}
+
+// NewWithBlobs builds an Env whose blob store is rooted at blobRoot, such
+// as a SmallDisk.
+func NewWithBlobs(t *testing.T, dialect, blobRoot string) *Env {
+	t.Helper()
 	var st packages.Store
 	switch dialect {
 	case "postgres":
@@ -58,7 +65,7 @@ func New(t *testing.T, dialect string) *Env {
 	default:
 		st = storetest.NewSQLite(t)
 	}
-	blobs, err := fileblob.New(t.TempDir())
+	blobs, err := fileblob.New(blobRoot)
 	if err != nil {
 		t.Fatalf("blob store: %v", err)
 	}

@@ -9,7 +9,12 @@
 //
 // Bytes are always written to a file outside sha256/ first, synced, and
 // renamed into place, so a crash never leaves a partial file under a digest.
-// The whole root must be on one file system so that renames are atomic.
+// What a crash leaves in tmp/ is reported and removed by PurgeTemp. The
+// whole root must be on one file system so that renames are atomic.
+//
+// Writes that find the disk full (ENOSPC) or over its quota (EDQUOT) fail
+// with an error wrapping packages.ErrInsufficientStorage, and leave nothing
+// behind.
 //
 // A root belongs to one process at a time: upload sessions are locked
 // against concurrent use within a Store, not across processes.
@@ -44,11 +49,6 @@ const (
 	// copyBufSize is the size of the chunks Put copies, and how often it
 	// looks at its context.
 	copyBufSize = 1 << 20
-
-	// tempGrace is how old a file in tmp/ must be before New removes it.
-	// Younger files may belong to a Put still running in a process that
-	// shares the root during a restart.
-	tempGrace = time.Hour
 )
 
 // Store is a packages.BlobStore on a local directory. It is safe for
@@ -68,8 +68,9 @@ type Store struct {
 
 var _ packages.BlobStore = (*Store)(nil)
 
-// New opens the store rooted at root, creating the directory if needed. It
-// removes temporary files left behind by a crash.
+// New opens the store rooted at root, creating the directory if needed.
+// Temporary files left behind by a crash stay until PurgeTemp, so that
+// garbage collection can report them.
 func New(root string) (*Store, error) {
 	if root == "" {
 		return nil, errors.New("fileblob: empty root directory")
@@ -100,9 +101,6 @@ func New(root string) (*Store, error) {
 		if err := syncDir(dir); err != nil {
 			return nil, fmt.Errorf("fileblob: %w", err)
 		}
-	}
-	if _, err := removeOlder(context.Background(), s.tmp, time.Now().Add(-tempGrace)); err != nil {
-		return nil, fmt.Errorf("fileblob: clean temporary files: %w", err)
 	}
 	return s, nil
 }
@@ -285,7 +283,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, expected string) (string, 
 	}
 	f, err := os.CreateTemp(s.tmp, "put-*")
 	if err != nil {
-		return "", 0, fmt.Errorf("fileblob: put: %w", err)
+		return "", 0, failed("put", err)
 	}
 	tmp := f.Name()
 	placed := false
@@ -299,23 +297,33 @@ func (s *Store) Put(ctx context.Context, r io.Reader, expected string) (string, 
 	h := sha256.New()
 	n, err := copyContext(ctx, io.MultiWriter(f, h), r)
 	if err != nil {
-		return "", 0, fmt.Errorf("fileblob: put: %w", err)
+		return "", 0, failed("put", err)
 	}
 	got := digest.FromHash(h)
 	if expected != "" && got != expected {
 		return "", 0, mismatch(expected, got)
 	}
 	if err := f.Sync(); err != nil {
-		return "", 0, fmt.Errorf("fileblob: put: %w", err)
+		return "", 0, failed("put", err)
 	}
 	if err := f.Close(); err != nil {
-		return "", 0, fmt.Errorf("fileblob: put: %w", err)
+		return "", 0, failed("put", err)
 	}
 	if err := s.place(tmp, got); err != nil {
-		return "", 0, fmt.Errorf("fileblob: put: %w", err)
+		return "", 0, failed("put", err)
 	}
 	placed = true
 	return got, n, nil
+}
+
+// failed wraps an error of operation op. A full disk or an exhausted quota
+// also wraps packages.ErrInsufficientStorage, so that every front answers
+// it as such.
+func failed(op string, err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("fileblob: %s: %w: %w", op, packages.ErrInsufficientStorage, err)
+	}
+	return fmt.Errorf("fileblob: %s: %w", op, err)
 }
 
 func mismatch(expected, got string) error {
@@ -406,17 +414,18 @@ func syncDir(dir string) error {
 	return err
 }
 
-// removeOlder removes the regular files directly in dir last modified
-// before t, and returns how many it removed.
-func removeOlder(ctx context.Context, dir string, t time.Time) (int, error) {
-	entries, err := os.ReadDir(dir)
+// PurgeTemp reports the files in tmp/, which only Put calls in progress
+// or cut short by a crash leave there, and removes those last written
+// before before.
+func (s *Store) PurgeTemp(ctx context.Context, before time.Time, dryRun bool) (packages.TempReport, error) {
+	var rep packages.TempReport
+	entries, err := os.ReadDir(s.tmp)
 	if err != nil {
-		return 0, err
+		return rep, fmt.Errorf("fileblob: purge temporary files: %w", err)
 	}
-	n := 0
 	for _, e := range entries {
 		if err := ctx.Err(); err != nil {
-			return n, err
+			return rep, err
 		}
 		if !e.Type().IsRegular() {
 			continue
@@ -424,18 +433,27 @@ func removeOlder(ctx context.Context, dir string, t time.Time) (int, error) {
 		fi, err := e.Info()
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				continue
+				continue // a Put finished meanwhile
 			}
-			return n, err
+			return rep, fmt.Errorf("fileblob: purge temporary files: %w", err)
 		}
-		if fi.ModTime().Before(t) {
-			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return n, err
+		if !fi.ModTime().Before(before) {
+			rep.Fresh++
+			rep.FreshBytes += fi.Size()
+			continue
+		}
+		if !dryRun {
+			if err := os.Remove(filepath.Join(s.tmp, e.Name())); err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					continue
+				}
+				return rep, fmt.Errorf("fileblob: purge temporary files: %w", err)
 			}
-			n++
 		}
+		rep.Stale++
+		rep.StaleBytes += fi.Size()
 	}
-	return n, nil
+	return rep, nil
 }
 
 // reader is a packages.BlobReader over a file.

@@ -17,6 +17,7 @@ import (
 	"github.com/packhub/packhub/internal/blob/blobtest"
 	"github.com/packhub/packhub/internal/blob/fileblob"
 	"github.com/packhub/packhub/internal/packages"
+	"github.com/packhub/packhub/internal/testenv"
 )
 
 func newStore(t *testing.T, root string) *fileblob.Store {
@@ -43,7 +44,37 @@ func TestConformance(t *testing.T) {
 				t.Fatal(err)
 			}
 		},
+		LeaveTemp: func(t *testing.T, s packages.BlobStore, size int64, age time.Duration) {
+			leaveTemp(t, s.(*fileblob.Store).Root(), size, age)
+		},
+		NewSmall: func(t *testing.T, room int64) packages.BlobStore {
+			return newStore(t, testenv.SmallDisk(t, room))
+		},
 	}.Run(t)
+}
+
+// leaveTemp leaves in tmp/ what a Put killed midway leaves: a partial
+// file, last written age ago.
+func leaveTemp(t *testing.T, root string, size int64, age time.Duration) string {
+	t.Helper()
+	f, err := os.CreateTemp(filepath.Join(root, "tmp"), "put-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Write(bytes.Repeat([]byte("p"), int(size)))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if age > 0 {
+		old := time.Now().Add(-age)
+		if err := os.Chtimes(f.Name(), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f.Name()
 }
 
 func digestOf(p []byte) string {
@@ -99,44 +130,54 @@ func TestLayout(t *testing.T) {
 }
 
 // TestCrashLeavesTempFiles simulates a crash in the middle of a Put: a
-// partial temporary file is never visible, and a reopened Store removes it
-// once it is old enough to belong to no running Put.
+// partial temporary file is never visible, survives a restart so that
+// garbage collection can report it, and is removed by PurgeTemp once it is
+// old enough to belong to no running Put.
 func TestCrashLeavesTempFiles(t *testing.T) {
+	ctx := t.Context()
 	root := t.TempDir()
 	s := newStore(t, root)
-	partial := []byte("the first half of a blob")
-	oldTemp := filepath.Join(root, "tmp", "put-123")
-	newTemp := filepath.Join(root, "tmp", "put-456")
-	for _, f := range []string{oldTemp, newTemp} {
-		if err := os.WriteFile(f, partial, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	old := time.Now().Add(-2 * time.Hour)
-	if err := os.Chtimes(oldTemp, old, old); err != nil {
-		t.Fatal(err)
-	}
+	oldTemp := leaveTemp(t, root, 3000, 2*time.Hour)
+	newTemp := leaveTemp(t, root, 200, 0)
 	if m := walkAll(t, s); len(m) != 0 {
 		t.Fatalf("Walk = %v, want nothing", m)
 	}
-	if _, err := s.Stat(t.Context(), digestOf(partial)); !packages.IsNotFound(err) {
-		t.Fatalf("Stat of the partial content = %v", err)
-	}
 
-	newStore(t, root) // a restart
-	if _, err := os.Stat(oldTemp); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("old temporary file survived a restart: %v", err)
+	s = newStore(t, root) // a restart
+	for _, f := range []string{oldTemp, newTemp} {
+		if _, err := os.Stat(f); err != nil {
+			t.Fatalf("temporary file gone at restart, unreported: %v", err)
+		}
 	}
-	if _, err := os.Stat(newTemp); err != nil {
-		t.Fatalf("recent temporary file removed at restart: %v", err)
-	}
-
-	// PurgeUploads removes temporary files as old as the sessions it purges.
-	if _, err := s.PurgeUploads(t.Context(), time.Now().Add(time.Minute)); err != nil {
+	// Purging upload sessions leaves them alone.
+	if _, err := s.PurgeUploads(ctx, time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(newTemp); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("temporary file survived PurgeUploads: %v", err)
+
+	cutoff := time.Now().Add(-time.Hour)
+	cases := []struct {
+		name       string
+		dryRun     bool
+		want       packages.TempReport
+		oldRemains bool
+	}{
+		{"dry run", true, packages.TempReport{Stale: 1, StaleBytes: 3000, Fresh: 1, FreshBytes: 200}, true},
+		{"purge", false, packages.TempReport{Stale: 1, StaleBytes: 3000, Fresh: 1, FreshBytes: 200}, false},
+		{"again", false, packages.TempReport{Fresh: 1, FreshBytes: 200}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rep, err := s.PurgeTemp(ctx, cutoff, c.dryRun)
+			if err != nil || rep != c.want {
+				t.Fatalf("PurgeTemp = %+v, %v; want %+v", rep, err, c.want)
+			}
+			if _, err := os.Stat(oldTemp); (err == nil) != c.oldRemains {
+				t.Fatalf("old temporary file: %v, want present %v", err, c.oldRemains)
+			}
+			if _, err := os.Stat(newTemp); err != nil {
+				t.Fatalf("recent temporary file removed: %v", err)
+			}
+		})
 	}
 }
 

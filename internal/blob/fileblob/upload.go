@@ -1,6 +1,7 @@
 package fileblob
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -77,12 +78,16 @@ type session struct {
 	instance string // the Store's instance
 	refs     int    // guarded by Store.mu
 
+	// appendMu serialises appends and commits, so that a chunk is
+	// appended whole or not at all. It is taken before mu.
+	appendMu sync.Mutex
+
 	mu      sync.Mutex
 	loaded  bool
 	done    bool // committed, cancelled or purged
 	dirty   bool // bytes written since the state file was saved
 	f       *os.File
-	h       hash.Hash
+	h       hash.Hash // of the first size bytes of the data file
 	size    int64
 	started time.Time
 }
@@ -156,13 +161,13 @@ func (s *Store) NewUpload(ctx context.Context) (packages.Upload, error) {
 			break
 		}
 		if !errors.Is(err, fs.ErrExist) || tries == 2 {
-			return nil, fmt.Errorf("fileblob: new upload: %w", err)
+			return nil, failed("new upload", err)
 		}
 	}
 	f, err := os.OpenFile(filepath.Join(dir, dataFileName), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("fileblob: new upload: %w", err)
+		return nil, failed("new upload", err)
 	}
 	e := s.acquire(id)
 	e.mu.Lock()
@@ -180,7 +185,7 @@ func (s *Store) NewUpload(ctx context.Context) (packages.Upload, error) {
 		e.done = true
 		e.mu.Unlock()
 		s.release(e)
-		return nil, fmt.Errorf("fileblob: new upload: %w", err)
+		return nil, failed("new upload", err)
 	}
 	e.mu.Unlock()
 	return &upload{s: s, e: e}, nil
@@ -334,8 +339,7 @@ func (e *session) lastWrite() (time.Time, error) {
 }
 
 // PurgeUploads removes the sessions whose data was last written before
-// before, and temporary files of Put calls as old. It returns how many
-// sessions it removed.
+// before. It returns how many it removed.
 func (s *Store) PurgeUploads(ctx context.Context, before time.Time) (int, error) {
 	entries, err := os.ReadDir(s.uploads)
 	if err != nil {
@@ -356,9 +360,6 @@ func (s *Store) PurgeUploads(ctx context.Context, before time.Time) (int, error)
 		if removed {
 			n++
 		}
-	}
-	if _, err := removeOlder(ctx, s.tmp, before); err != nil {
-		return n, fmt.Errorf("fileblob: purge uploads: %w", err)
 	}
 	return n, nil
 }
@@ -420,28 +421,70 @@ func (u *upload) check() error {
 	return nil
 }
 
-// Write appends p to the session.
+// Write appends p to the session, all of it or nothing.
 func (u *upload) Write(p []byte) (int, error) {
+	n, err := u.Append(context.Background(), bytes.NewReader(p))
+	return int(n), err
+}
+
+// Append appends all of r to the session, or nothing: the bytes go to the
+// end of the data file and into a copy of the hash, which replaces the
+// session's only once r is read to its end. On an error the data file is
+// cut back to where it was.
+func (u *upload) Append(ctx context.Context, r io.Reader) (int64, error) {
 	e := u.e
+	e.appendMu.Lock()
+	defer e.appendMu.Unlock()
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if err := u.check(); err != nil {
+		e.mu.Unlock()
 		return 0, err
 	}
+	base := e.size
 	f, err := e.file()
+	var h hash.Hash
+	if err == nil {
+		h, err = cloneHash(e.h)
+	}
+	e.mu.Unlock()
 	if err != nil {
-		return 0, fmt.Errorf("fileblob: upload write: %w", err)
+		return 0, fmt.Errorf("fileblob: upload append: %w", err)
 	}
-	n, err := f.Write(p)
-	if n > 0 {
-		e.h.Write(p[:n])
-		e.size += int64(n)
-		e.dirty = true
+
+	// Unlocked while the chunk streams in: Size, Close, Cancel and a purge
+	// need not wait for a slow client. A Cancel or a purge meanwhile ends
+	// the session, which the check below sees.
+	n, err := copyContext(ctx, io.MultiWriter(f, h), r)
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err == nil {
+		if err = u.check(); err == nil {
+			e.h, e.size, e.dirty = h, base+n, true
+			return n, nil
+		}
+	} else {
+		err = failed("upload append", err)
 	}
-	if err != nil {
-		return n, fmt.Errorf("fileblob: upload write: %w", err)
+	if e.done {
+		return 0, notFound("upload " + e.id)
 	}
-	return n, nil
+	// By path: the handle may have been closed meanwhile.
+	if terr := os.Truncate(e.dataPath(), base); terr != nil {
+		// The data file no longer matches the session's hash: end the
+		// session rather than let it grow from a broken chunk.
+		e.remove()
+		return 0, fmt.Errorf("%w (undoing the append failed, the session is removed: %v)", err, terr)
+	}
+	return 0, err
+}
+
+// cloneHash returns an independent copy of h.
+func cloneHash(h hash.Hash) (hash.Hash, error) {
+	if c, ok := h.(hash.Cloner); ok {
+		return c.Clone()
+	}
+	return nil, fmt.Errorf("hash %T cannot be copied", h)
 }
 
 // end marks the handle closed and drops its reference. u.e.mu must be
@@ -460,6 +503,8 @@ func (u *upload) Commit(ctx context.Context, expected string) (string, int64, er
 		}
 	}
 	e := u.e
+	e.appendMu.Lock()
+	defer e.appendMu.Unlock()
 	e.mu.Lock()
 	if err := u.check(); err != nil {
 		e.mu.Unlock()
@@ -484,12 +529,12 @@ func (u *upload) Commit(ctx context.Context, expected string) (string, int64, er
 	}
 	if err != nil {
 		e.mu.Unlock()
-		return "", 0, fmt.Errorf("fileblob: commit: %w", err)
+		return "", 0, failed("commit", err)
 	}
 	e.closeFile()
 	if err := u.s.place(e.dataPath(), got); err != nil {
 		e.mu.Unlock()
-		return "", 0, fmt.Errorf("fileblob: commit: %w", err)
+		return "", 0, failed("commit", err)
 	}
 	// The blob is stored; a session directory left by a failure here has
 	// no data file and is purged like any other.
@@ -530,9 +575,9 @@ func (u *upload) Close() error {
 	}
 	u.end()
 	if err != nil {
-		return fmt.Errorf("fileblob: close upload: %w", err)
+		return failed("close upload", err)
 	}
 	return nil
 }
 
-var _ io.Writer = (*upload)(nil)
+var _ packages.Upload = (*upload)(nil)

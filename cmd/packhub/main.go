@@ -305,6 +305,11 @@ func gc(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			verb, len(rep.Packages), len(rep.Versions), len(rep.Blobs), freed, rep.Uploads)
 		fmt.Fprintf(stdout, "%s %d temporary files of unfinished uploads (%d bytes); %d younger than the grace period (%d bytes) stay\n",
 			verb, rep.Temp.Stale, rep.Temp.StaleBytes, rep.Temp.Fresh, rep.Temp.FreshBytes)
+		fill := "filled in"
+		if dryRun {
+			fill = "would fill in"
+		}
+		fmt.Fprintf(stdout, "%s the checksums of %d blobs recorded without them\n", fill, rep.Summed)
 		return nil
 	})
 }

@@ -32,12 +32,33 @@ type BlobStore interface {
 	// PurgeUploads cancels sessions not written to since before; it returns
 	// how many it removed.
 	PurgeUploads(ctx context.Context, before time.Time) (int, error)
+	// Checksums returns a blob's checksums, computed in the pass that
+	// stored it. For a blob stored before the store kept them, it reads
+	// the blob to compute them.
+	Checksums(ctx context.Context, digest string) (Checksums, error)
+
 	// PurgeTemp removes what writes that never finished left in the
 	// store's temporary area (a Put cut short by a crash) and was last
 	// written before before. It reports those and the younger ones, which
 	// may belong to writes still running and are kept. With dryRun it
 	// removes nothing.
 	PurgeTemp(ctx context.Context, before time.Time, dryRun bool) (TempReport, error)
+}
+
+// Checksums are a blob's md5, sha1, sha256 and sha512 in lower-case hex,
+// as package formats ask for them (Maven's .md5/.sha1/.sha256/.sha512
+// files, npm's shasum and integrity, NuGet's SHA-512). The zero value
+// means not known yet.
+type Checksums struct {
+	MD5    string
+	SHA1   string
+	SHA256 string
+	SHA512 string
+}
+
+// Known reports whether all four checksums are known.
+func (c Checksums) Known() bool {
+	return c.MD5 != "" && c.SHA1 != "" && c.SHA256 != "" && c.SHA512 != ""
 }
 
 // TempReport describes a blob store's temporary area.

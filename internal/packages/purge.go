@@ -15,6 +15,7 @@ type PurgeReport struct {
 	Adopted  int        // blob files found without a record, recorded for a later run
 	Uploads  int        // stale upload sessions removed
 	Temp     TempReport // leftovers of unfinished writes; stale ones (older than the grace period) removed
+	Summed   int        // blobs recorded without checksums (before they were kept) that got them
 	Skipped  bool       // another replica holds the purge lock; nothing was done
 }
 
@@ -136,6 +137,11 @@ func (s *Service) Purge(ctx context.Context, dryRun bool) (*PurgeReport, error) 
 			return rep, fmt.Errorf("purge uploads: %w", err)
 		}
 		rep.Uploads = n
+	}
+	summed, err := s.fillChecksums(ctx, dryRun)
+	rep.Summed = summed
+	if err != nil {
+		return rep, err
 	}
 	// A write younger than the grace period may still be running.
 	temp, err := s.blobs.PurgeTemp(ctx, graceCutoff, dryRun)

@@ -6,7 +6,10 @@ package blobtest
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -91,6 +94,8 @@ var checks = []check{
 	{"PurgeUploads", testPurgeUploads},
 	{"PurgeTemp", testPurgeTemp},
 	{"PutFull", testPutFull},
+	{"Checksums", testChecksums},
+	{"UploadChecksums", testUploadChecksums},
 	{"UploadFull", testUploadFull},
 	{"ConcurrentPuts", testConcurrentPuts},
 	{"LargePut", testLargePut},
@@ -123,6 +128,25 @@ func (h *harness) reopen(t *testing.T) packages.BlobStore {
 		return h.store
 	}
 	return h.suite.Reopen(t, h.store)
+}
+
+// checksumsOf returns what Checksums must say of a blob holding p.
+func checksumsOf(p []byte) packages.Checksums {
+	m, s1, s256, s512 := md5.Sum(p), sha1.Sum(p), sha256.Sum256(p), sha512.Sum512(p)
+	return packages.Checksums{MD5: hex.EncodeToString(m[:]), SHA1: hex.EncodeToString(s1[:]),
+		SHA256: hex.EncodeToString(s256[:]), SHA512: hex.EncodeToString(s512[:])}
+}
+
+// wantChecksums checks the checksums of blob d, which holds p.
+func (h *harness) wantChecksums(t *testing.T, d string, p []byte) {
+	t.Helper()
+	got, err := h.store.Checksums(h.ctx, d)
+	if err != nil {
+		t.Fatalf("Checksums(%s): %v", d, err)
+	}
+	if want := checksumsOf(p); got != want {
+		t.Fatalf("Checksums(%s) = %+v, want %+v", d, got, want)
+	}
 }
 
 func digestOf(p []byte) string {
@@ -1087,6 +1111,7 @@ func testUploadAppendFailed(t *testing.T, h *harness) {
 		t.Fatalf("Commit after the chunk was sent again: %v", err)
 	}
 	h.wantContent(t, d, p)
+	h.wantChecksums(t, d, p) // the failed chunks left no trace in any hash
 }
 
 // testUploadAppendInProgress: while a chunk streams in, the session shows
@@ -1160,6 +1185,7 @@ func testUploadAppendInProgress(t *testing.T, h *harness) {
 		t.Fatalf("Commit: %v", err)
 	}
 	h.wantContent(t, d, p)
+	h.wantChecksums(t, d, p)
 }
 
 // testPurgeTemp: PurgeTemp reports what unfinished writes left, removes
@@ -1323,6 +1349,95 @@ func testUploadFull(t *testing.T, h *harness) {
 		t.Fatalf("Commit: %v", err)
 	}
 	s.wantContent(t, d, p)
+}
+
+// testChecksums: every stored blob has its md5, sha1, sha256 and sha512,
+// computed as it was stored.
+func testChecksums(t *testing.T, h *harness) {
+	hello := h.put(t, []byte("hello"))
+	got, err := h.store.Checksums(h.ctx, hello)
+	if err != nil {
+		t.Fatalf("Checksums: %v", err)
+	}
+	want := packages.Checksums{
+		MD5:    "5d41402abc4b2a76b9719d911017c592",
+		SHA1:   "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d",
+		SHA256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
+		SHA512: "9b71d224bd62f3785d96d46ad3ea3d73319bfbc2890caadae2dff72519673ca72323c3d99ba5c11d7c7acc6e14b8c5da0c4663475c2e5c3adef46f73bcdec043",
+	}
+	if got != want || !got.Known() {
+		t.Fatalf("Checksums of \"hello\" = %+v, want %+v", got, want)
+	}
+
+	for i, p := range [][]byte{nil, content(40, 1), content(41, 3<<20+5)} {
+		d := h.put(t, p)
+		h.wantChecksums(t, d, p)
+		// Stored again: the same.
+		if _, _, err := h.store.Put(h.ctx, bytes.NewReader(p), d); err != nil {
+			t.Fatalf("Put %d again: %v", i, err)
+		}
+		h.wantChecksums(t, d, p)
+	}
+	// As a restarted process sees them.
+	h.store = h.reopen(t)
+	h.wantChecksums(t, hello, []byte("hello"))
+
+	if _, err := h.store.Checksums(h.ctx, digestOf([]byte("never stored"))); !isNotFound(err) {
+		t.Fatalf("Checksums of a missing blob = %v, want not found", err)
+	}
+	for _, d := range malformedDigests {
+		_, err := h.store.Checksums(h.ctx, d)
+		wantKind(t, fmt.Sprintf("Checksums(%q)", d), err, packages.KindInvalid)
+	}
+	if err := h.store.Delete(h.ctx, hello); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if _, err := h.store.Checksums(h.ctx, hello); !isNotFound(err) {
+		t.Fatalf("Checksums of a deleted blob = %v, want not found", err)
+	}
+	// Put again after the delete: the checksums are back.
+	h.put(t, []byte("hello"))
+	h.wantChecksums(t, hello, []byte("hello"))
+}
+
+// testUploadChecksums: an upload's checksums are computed as its chunks
+// arrive, across restarts, and describe the committed bytes.
+func testUploadChecksums(t *testing.T, h *harness) {
+	p := content(42, 2<<20+333)
+	u, err := h.store.NewUpload(h.ctx)
+	if err != nil {
+		t.Fatalf("NewUpload: %v", err)
+	}
+	id := u.ID()
+	appendAll(t, u, h.ctx, p[:1000])
+	if err := u.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	u = h.resume(t, h.reopen(t), id)
+	writeChunks(t, u, p[1000:1<<20], 70_000)
+	if err := u.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	u = h.resume(t, h.store, id)
+	defer u.Close()
+	appendAll(t, u, h.ctx, p[1<<20:])
+	d, _, err := u.Commit(h.ctx, digestOf(p))
+	if err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	h.wantChecksums(t, d, p)
+
+	// An empty upload.
+	u, err = h.store.NewUpload(h.ctx)
+	if err != nil {
+		t.Fatalf("NewUpload: %v", err)
+	}
+	defer u.Close()
+	d, _, err = u.Commit(h.ctx, "")
+	if err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	h.wantChecksums(t, d, nil)
 }
 
 func testConcurrentPuts(t *testing.T, h *harness) {

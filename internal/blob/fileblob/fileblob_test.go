@@ -2,15 +2,20 @@ package fileblob_test
 
 import (
 	"bytes"
+	"crypto/md5"
+	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,8 +129,89 @@ func TestLayout(t *testing.T) {
 	if err != nil || !bytes.Equal(got, p) {
 		t.Fatalf("blob file: %q, %v", got, err)
 	}
-	if f := files(t, root); len(f) != 1 {
-		t.Fatalf("files under root: %v, want just the blob", f)
+	sums, err := os.ReadFile(filepath.Join(root, "sha256", h[:2], h+".sums"))
+	if err != nil {
+		t.Fatalf("checksums file: %v", err)
+	}
+	want := `{"md5":"` + hexSum(md5.New(), p) + `","sha1":"` + hexSum(sha1.New(), p) + `","sha256":"` + h + `","sha512":"` + hexSum(sha512.New(), p) + `"}`
+	if string(sums) != want {
+		t.Fatalf("checksums file %s, want %s", sums, want)
+	}
+	if f := files(t, root); len(f) != 2 {
+		t.Fatalf("files under root: %v, want the blob and its checksums", f)
+	}
+}
+
+func hexSum(h hash.Hash, p []byte) string {
+	h.Write(p)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// TestChecksumsComputedAgain: a blob stored before checksums were kept, or
+// whose checksums file is damaged, gets them computed from its bytes, and
+// kept; a Put of the same content restores a missing file.
+func TestChecksumsComputedAgain(t *testing.T) {
+	ctx := t.Context()
+	root := t.TempDir()
+	s := newStore(t, root)
+	p := []byte("stored by an older version")
+	d, _, err := s.Put(ctx, bytes.NewReader(p), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := d[len("sha256:"):]
+	sumsFile := filepath.Join(root, "sha256", h[:2], h+".sums")
+	want := packages.Checksums{MD5: hexSum(md5.New(), p), SHA1: hexSum(sha1.New(), p), SHA256: h, SHA512: hexSum(sha512.New(), p)}
+	good, err := os.ReadFile(sumsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	damage := []struct {
+		name  string
+		apply func() error
+	}{
+		{"missing", func() error { return os.Remove(sumsFile) }},
+		{"empty", func() error { return os.WriteFile(sumsFile, nil, 0o600) }},
+		{"truncated", func() error { return os.WriteFile(sumsFile, good[:len(good)/2], 0o600) }},
+		{"another blob's", func() error {
+			return os.WriteFile(sumsFile, bytes.Replace(good, []byte(h), []byte(strings.Repeat("0", 64)), 1), 0o600)
+		}},
+		{"not hex", func() error {
+			return os.WriteFile(sumsFile, bytes.Replace(good, []byte(want.MD5), []byte(strings.Repeat("z", 32)), 1), 0o600)
+		}},
+	}
+	for _, c := range damage {
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.apply(); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Checksums(ctx, d)
+			if err != nil || got != want {
+				t.Fatalf("Checksums = %+v, %v; want %+v", got, err, want)
+			}
+			if b, err := os.ReadFile(sumsFile); err != nil || !bytes.Equal(b, good) {
+				t.Fatalf("checksums file after Checksums: %s, %v; want %s", b, err, good)
+			}
+		})
+	}
+
+	if err := os.Remove(sumsFile); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Put(ctx, bytes.NewReader(p), d); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(sumsFile); err != nil || !bytes.Equal(b, good) {
+		t.Fatalf("checksums file after a second Put: %s, %v; want %s", b, err, good)
+	}
+
+	// Deleting the blob deletes its checksums.
+	if err := s.Delete(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if f := files(t, root); len(f) != 0 {
+		t.Fatalf("files after Delete: %v", f)
 	}
 }
 

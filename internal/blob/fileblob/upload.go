@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -30,7 +27,9 @@ const (
 	idBytes = 32
 	idLen   = 43
 
-	stateVersion = 1
+	// stateVersion 2 saves the four hash states; a state of version 1
+	// (sha256 alone) is not trusted, so the data file is hashed again.
+	stateVersion = 2
 )
 
 var errUploadClosed = errors.New("fileblob: upload closed")
@@ -60,10 +59,10 @@ func newID() string {
 
 // sessionState is what the state file holds.
 type sessionState struct {
-	Version   int       `json:"v"`
-	Size      int64     `json:"size"`
-	StartedAt time.Time `json:"started_at"`
-	SHA256    []byte    `json:"sha256"` // the marshalled hash state
+	Version   int              `json:"v"`
+	Size      int64            `json:"size"`
+	StartedAt time.Time        `json:"started_at"`
+	Hashes    digest.HashState `json:"hashes"` // the marshalled hash states
 	// Instance names the Store (the process) that saved the state. A
 	// state saved by another instance, as before a restart, is not
 	// trusted: the data file is hashed again.
@@ -87,7 +86,7 @@ type session struct {
 	done    bool // committed, cancelled or purged
 	dirty   bool // bytes written since the state file was saved
 	f       *os.File
-	h       hash.Hash // of the first size bytes of the data file
+	h       *digest.Hashes // of the first size bytes of the data file
 	size    int64
 	started time.Time
 }
@@ -172,7 +171,7 @@ func (s *Store) NewUpload(ctx context.Context) (packages.Upload, error) {
 	e := s.acquire(id)
 	e.mu.Lock()
 	e.f = f
-	e.h = sha256.New()
+	e.h = digest.NewHashes()
 	e.started = time.Now()
 	e.loaded = true
 	err = e.saveState()
@@ -230,10 +229,13 @@ func (e *session) load(ctx context.Context) error {
 		}
 		return fmt.Errorf("fileblob: resume upload: %w", err)
 	}
-	h := sha256.New()
 	st, err := readState(filepath.Join(e.dir, stateFileName))
-	ok := err == nil && st.Version == stateVersion && st.Size == fi.Size() && st.Instance == e.instance &&
-		h.(encoding.BinaryUnmarshaler).UnmarshalBinary(st.SHA256) == nil
+	var h *digest.Hashes
+	ok := err == nil && st.Version == stateVersion && st.Size == fi.Size() && st.Instance == e.instance
+	if ok {
+		h, err = digest.RestoreHashes(st.Hashes)
+		ok = err == nil
+	}
 	started := st.StartedAt
 	if err != nil || started.IsZero() {
 		started = fi.ModTime()
@@ -243,7 +245,7 @@ func (e *session) load(ctx context.Context) error {
 	}
 	size := st.Size
 	if !ok {
-		h.Reset()
+		h = digest.NewHashes()
 		size, err = hashFile(ctx, h, e.dataPath())
 		if err != nil {
 			return fmt.Errorf("fileblob: resume upload: %w", err)
@@ -267,7 +269,7 @@ func readState(path string) (sessionState, error) {
 	return st, err
 }
 
-func hashFile(ctx context.Context, h hash.Hash, path string) (int64, error) {
+func hashFile(ctx context.Context, h io.Writer, path string) (int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
@@ -279,11 +281,11 @@ func hashFile(ctx context.Context, h hash.Hash, path string) (int64, error) {
 // saveState atomically replaces the state file with the current state.
 // The data file must already be synced.
 func (e *session) saveState() error {
-	hs, err := e.h.(encoding.BinaryMarshaler).MarshalBinary()
+	hs, err := e.h.State()
 	if err != nil {
 		return err
 	}
-	b, err := json.Marshal(sessionState{Version: stateVersion, Size: e.size, StartedAt: e.started, SHA256: hs, Instance: e.instance})
+	b, err := json.Marshal(sessionState{Version: stateVersion, Size: e.size, StartedAt: e.started, Hashes: hs, Instance: e.instance})
 	if err != nil {
 		return err
 	}
@@ -442,9 +444,9 @@ func (u *upload) Append(ctx context.Context, r io.Reader) (int64, error) {
 	}
 	base := e.size
 	f, err := e.file()
-	var h hash.Hash
+	var h *digest.Hashes
 	if err == nil {
-		h, err = cloneHash(e.h)
+		h, err = e.h.Clone()
 	}
 	e.mu.Unlock()
 	if err != nil {
@@ -479,14 +481,6 @@ func (u *upload) Append(ctx context.Context, r io.Reader) (int64, error) {
 	return 0, err
 }
 
-// cloneHash returns an independent copy of h.
-func cloneHash(h hash.Hash) (hash.Hash, error) {
-	if c, ok := h.(hash.Cloner); ok {
-		return c.Clone()
-	}
-	return nil, fmt.Errorf("hash %T cannot be copied", h)
-}
-
 // end marks the handle closed and drops its reference. u.e.mu must be
 // held; end releases it.
 func (u *upload) end() {
@@ -514,7 +508,7 @@ func (u *upload) Commit(ctx context.Context, expected string) (string, int64, er
 		e.mu.Unlock()
 		return "", 0, err
 	}
-	got, size := digest.FromHash(e.h), e.size
+	got, size, sums := e.h.Digest(), e.size, e.h.Checksums()
 	if expected != "" && got != expected {
 		if err := e.remove(); err != nil {
 			e.mu.Unlock()
@@ -532,7 +526,7 @@ func (u *upload) Commit(ctx context.Context, expected string) (string, int64, er
 		return "", 0, failed("commit", err)
 	}
 	e.closeFile()
-	if err := u.s.place(e.dataPath(), got); err != nil {
+	if err := u.s.place(e.dataPath(), got, sums); err != nil {
 		e.mu.Unlock()
 		return "", 0, failed("commit", err)
 	}

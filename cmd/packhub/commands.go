@@ -415,6 +415,13 @@ func gcSetup(fs *flag.FlagSet) cmdFunc {
 		}
 		fmt.Fprintf(out, "%s %d packages, %d versions, %d blobs (%d bytes), %d pending blobs, %d upload sessions\n",
 			verb, len(rep.Packages), len(rep.Versions), len(rep.Blobs), freed, rep.Pending, rep.Uploads)
+		fmt.Fprintf(out, "%s %d temporary files of unfinished uploads (%d bytes); %d younger than the grace period (%d bytes) stay\n",
+			verb, rep.Temp.Stale, rep.Temp.StaleBytes, rep.Temp.Fresh, rep.Temp.FreshBytes)
+		fill := "filled in"
+		if *dryRun {
+			fill = "would fill in"
+		}
+		fmt.Fprintf(out, "%s the checksums of %d blobs recorded without them\n", fill, rep.Summed)
 		return nil
 	}
 }

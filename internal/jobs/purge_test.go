@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -144,4 +146,63 @@ func TestRun(t *testing.T) {
 			t.Fatalf("blob after scheduled purge: %v", err)
 		}
 	})
+}
+
+// TestRunOnceTempFiles: what a Put cut short by a crash leaves in the blob
+// store's temporary area is reported by a dry run and removed by a real
+// run once older than the grace period; younger files are reported and
+// kept.
+func TestRunOnceTempFiles(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, "sqlite")
+	ctx := context.Background()
+	logs := &syncBuffer{}
+	runner := jobs.NewRunner(env.Service, slog.New(slog.NewTextHandler(logs, nil)))
+	tmp := filepath.Join(env.Blobs.(interface{ Root() string }).Root(), "tmp")
+	leave := func(name string, size int, age time.Duration) string {
+		t.Helper()
+		p := filepath.Join(tmp, name)
+		if err := os.WriteFile(p, bytes.Repeat([]byte("x"), size), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		old := time.Now().Add(-age)
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	stale := leave("put-killed", 3000, 2*time.Hour)
+	fresh := leave("put-running", 700, 0)
+
+	cases := []struct {
+		name         string
+		dryRun       bool
+		want         packages.TempReport
+		staleRemains bool
+		log          string
+	}{
+		{"dry run", true, packages.TempReport{Stale: 1, StaleBytes: 3000, Fresh: 1, FreshBytes: 700}, true, "dry_run=true packages=0 versions=0 blobs=0 adopted=0 pending_blobs=0 uploads=0 temp_files=1 temp_bytes=3000 temp_files_kept=1"},
+		{"purge", false, packages.TempReport{Stale: 1, StaleBytes: 3000, Fresh: 1, FreshBytes: 700}, false, "dry_run=false packages=0 versions=0 blobs=0 adopted=0 pending_blobs=0 uploads=0 temp_files=1 temp_bytes=3000 temp_files_kept=1"},
+		{"nothing stale left", false, packages.TempReport{Fresh: 1, FreshBytes: 700}, false, "temp_files=0 temp_bytes=0 temp_files_kept=1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rep, err := runner.RunOnce(ctx, c.dryRun)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Temp != c.want {
+				t.Fatalf("temporary files %+v, want %+v", rep.Temp, c.want)
+			}
+			if _, err := os.Stat(stale); (err == nil) != c.staleRemains {
+				t.Fatalf("stale file: %v, want present %v", err, c.staleRemains)
+			}
+			if _, err := os.Stat(fresh); err != nil {
+				t.Fatalf("fresh file: %v", err)
+			}
+			if !strings.Contains(logs.String(), c.log) {
+				t.Fatalf("log %q lacks %q", logs.String(), c.log)
+			}
+		})
+	}
 }

@@ -10,7 +10,8 @@ import (
 // BlobStore holds content-addressed bytes. Digests are "sha256:<64 hex>".
 // Nothing is visible under a digest before its bytes are complete and
 // verified. Implementations return ErrNotFound for a missing blob or upload
-// session.
+// session, and an error wrapping ErrInsufficientStorage when a write finds
+// the storage full; a write that fails leaves nothing behind.
 type BlobStore interface {
 	Stat(ctx context.Context, digest string) (size int64, err error)
 	// Open returns a reader that can seek, for range requests. The caller
@@ -32,6 +33,41 @@ type BlobStore interface {
 	// PurgeUploads cancels sessions not written to since before; it returns
 	// how many it removed.
 	PurgeUploads(ctx context.Context, before time.Time) (int, error)
+	// Checksums returns a blob's checksums, computed in the pass that
+	// stored it. For a blob stored before the store kept them, it reads
+	// the blob to compute them.
+	Checksums(ctx context.Context, digest string) (Checksums, error)
+
+	// PurgeTemp removes what writes that never finished left in the
+	// store's temporary area (a Put cut short by a crash) and was last
+	// written before before. It reports those and the younger ones, which
+	// may belong to writes still running and are kept. With dryRun it
+	// removes nothing.
+	PurgeTemp(ctx context.Context, before time.Time, dryRun bool) (TempReport, error)
+}
+
+// Checksums are a blob's md5, sha1, sha256 and sha512 in lower-case hex,
+// as package formats ask for them (Maven's .md5/.sha1/.sha256/.sha512
+// files, npm's shasum and integrity, NuGet's SHA-512). The zero value
+// means not known yet.
+type Checksums struct {
+	MD5    string
+	SHA1   string
+	SHA256 string
+	SHA512 string
+}
+
+// Known reports whether all four checksums are known.
+func (c Checksums) Known() bool {
+	return c.MD5 != "" && c.SHA1 != "" && c.SHA256 != "" && c.SHA512 != ""
+}
+
+// TempReport describes a blob store's temporary area.
+type TempReport struct {
+	Stale      int   // last written before the cutoff: removed, or on a dry run, to be removed
+	StaleBytes int64 // their size
+	Fresh      int   // written since: kept
+	FreshBytes int64 // their size
 }
 
 // BlobReader reads one blob.
@@ -46,7 +82,13 @@ type Upload interface {
 	ID() string
 	Size() int64 // bytes received so far
 	StartedAt() time.Time
+	// Write appends all of p or, with an error, nothing.
 	io.Writer
+	// Append appends a chunk: all of r, or nothing. If reading r or
+	// storing its bytes fails, the session is left as it was and the
+	// error wraps the cause, the reader's error included. It returns the
+	// number of bytes appended.
+	Append(ctx context.Context, r io.Reader) (int64, error)
 	// Commit verifies the content against expected (when not empty) and
 	// makes it visible under its digest. On a mismatch the session is
 	// removed and an error of KindInvalid is returned.

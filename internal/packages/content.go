@@ -2,11 +2,6 @@ package packages
 
 import (
 	"context"
-	"crypto/md5"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
-	"encoding/hex"
 	"fmt"
 	"io"
 )
@@ -95,46 +90,31 @@ func (s *Service) Upload(ctx context.Context, a *Actor, req UploadRequest) (dige
 	if err != nil {
 		return "", 0, err
 	}
+	sums, err := s.blobs.Checksums(ctx, digest)
+	if err != nil {
+		return "", 0, fmt.Errorf("checksums of %s: %w", digest, err)
+	}
 	// Recorded, the blob is freed by garbage collection after the grace
 	// period unless a file or a link comes to refer to it.
-	if err := s.store.PutBlob(ctx, &Blob{Digest: digest, Size: size, CreatedAt: s.now()}); err != nil {
+	if err := s.store.PutBlob(ctx, &Blob{Digest: digest, Size: size, CreatedAt: s.now(), Checksums: sums}); err != nil {
 		return "", 0, fmt.Errorf("record blob: %w", err)
 	}
 	return digest, size, nil
 }
 
-// Checksums are a blob's digests in hex, as Maven serves them in .md5,
-// .sha1, .sha256 and .sha512 files and NuGet asks for SHA-512.
-type Checksums struct {
-	MD5, SHA1, SHA256, SHA512 string
-}
-
 // FileChecksums returns the checksums of one file of an active version of a
-// package the caller may read through a registry.
+// package the caller may read through a registry, as the blob store
+// computed them when it stored the bytes.
 func (s *Service) FileChecksums(ctx context.Context, a *Actor, req OpenFileRequest) (*File, Checksums, error) {
 	req.CountDownload = false
 	c, err := s.OpenFile(ctx, a, req)
 	if err != nil {
 		return nil, Checksums{}, err
 	}
-	defer c.Close()
-	sums, err := checksumsOf(c.Reader)
+	c.Close()
+	sums, err := s.BlobChecksums(ctx, c.File.Digest)
 	if err != nil {
 		return nil, Checksums{}, fmt.Errorf("checksums of %s: %w", c.File.Digest, err)
 	}
 	return c.File, sums, nil
-}
-
-// checksumsOf hashes r in one pass.
-func checksumsOf(r io.Reader) (Checksums, error) {
-	h5, h1, h256, h512 := md5.New(), sha1.New(), sha256.New(), sha512.New()
-	if _, err := io.Copy(io.MultiWriter(h5, h1, h256, h512), r); err != nil {
-		return Checksums{}, err
-	}
-	return Checksums{
-		MD5:    hex.EncodeToString(h5.Sum(nil)),
-		SHA1:   hex.EncodeToString(h1.Sum(nil)),
-		SHA256: hex.EncodeToString(h256.Sum(nil)),
-		SHA512: hex.EncodeToString(h512.Sum(nil)),
-	}, nil
 }

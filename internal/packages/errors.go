@@ -19,6 +19,9 @@ const (
 	KindConflict             // already exists
 	KindInvalid              // the request breaks a rule or is malformed
 	KindTooLarge             // over a configured size limit
+	// KindInsufficientStorage: the storage behind the registry is full,
+	// or over its quota; nothing was stored.
+	KindInsufficientStorage
 )
 
 func (k Kind) String() string {
@@ -37,6 +40,8 @@ func (k Kind) String() string {
 		return "invalid"
 	case KindTooLarge:
 		return "too large"
+	case KindInsufficientStorage:
+		return "insufficient storage"
 	}
 	return "internal"
 }
@@ -111,6 +116,14 @@ var ErrNotFound = &Error{Kind: KindNotFound, Message: "not found"}
 
 // ErrConflict is returned by stores when a unique constraint is violated.
 var ErrConflict = &Error{Kind: KindConflict, Message: "already exists"}
+
+// ErrInsufficientStorage is returned by stores that cannot write because
+// their disk is full or over its quota. They wrap the system's error too.
+var ErrInsufficientStorage = &Error{Kind: KindInsufficientStorage, Message: MsgInsufficientStorage}
+
+// MsgInsufficientStorage is what every front tells a client whose write
+// found the storage full.
+const MsgInsufficientStorage = "The registry is out of storage space."
 
 // Messages GitHub uses that more than one layer needs.
 const (

@@ -289,6 +289,17 @@ func (s *Service) Publish(ctx context.Context, a *Actor, req PublishRequest) (*P
 }
 
 func (s *Service) publish(ctx context.Context, a *Actor, req PublishRequest) (*Published, error) {
+	// The files' checksums, as the blob store computed them when it stored
+	// their bytes; read before the transaction, which they would hold up
+	// if a blob stored before checksums were kept had to be read whole.
+	sums := make(map[string]Checksums, len(req.Files))
+	for _, f := range req.Files {
+		c, err := s.blobs.Checksums(ctx, f.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("checksums of %s: %w", f.Digest, err)
+		}
+		sums[f.Digest] = c
+	}
 	out := &Published{}
 	err := s.store.WithTx(ctx, func(tx Store) error {
 		pkg, created, err := s.ensurePackage(ctx, tx, a, req.Package, req.Repository)
@@ -350,6 +361,12 @@ func (s *Service) publish(ctx context.Context, a *Actor, req PublishRequest) (*P
 		for _, d := range req.Blobs {
 			if err := s.linkHeldBlob(ctx, tx, d, func() error { return tx.LinkBlob(ctx, pkg.ID, d) }); err != nil {
 				return err
+			}
+		}
+
+		for _, f := range req.Files {
+			if err := tx.PutBlob(ctx, &Blob{Digest: f.Digest, Size: f.Size, CreatedAt: now, Checksums: sums[f.Digest]}); err != nil {
+				return fmt.Errorf("record checksums of %s: %w", f.Digest, err)
 			}
 		}
 		for _, t := range req.Tags {
@@ -468,12 +485,17 @@ func (s *Service) File(ctx context.Context, versionID int64, name string) (*File
 	return f, nil
 }
 
-// RegisterBlob records a blob committed to the blob store, so that garbage
-// collection knows it. A blob recorded before is stamped anew: it was just
-// pushed again, and the grace period must protect this push too, even when
+// RegisterBlob records a blob committed to the blob store, with the
+// checksums the store computed as it stored it, so that garbage collection
+// knows it. A blob recorded before is stamped anew: it was just pushed
+// again, and the grace period must protect this push too, even when
 // nothing refers to the blob any more.
 func (s *Service) RegisterBlob(ctx context.Context, digest string, size int64) error {
-	return s.store.PutBlob(ctx, &Blob{Digest: digest, Size: size, CreatedAt: s.now()})
+	c, err := s.blobs.Checksums(ctx, digest)
+	if err != nil {
+		return fmt.Errorf("checksums of %s: %w", digest, err)
+	}
+	return s.store.PutBlob(ctx, &Blob{Digest: digest, Size: size, CreatedAt: s.now(), Checksums: c})
 }
 
 // linkHeldBlob runs link, which refers to a recorded blob, once it has

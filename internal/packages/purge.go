@@ -13,13 +13,15 @@ var errDryRun = errors.New("dry run")
 // PurgeReport says what a purge removed, or with DryRun, would remove.
 type PurgeReport struct {
 	DryRun   bool
-	Packages []Package // hard-deleted packages, with their versions
-	Versions []Version // hard-deleted versions of live packages
-	Blobs    []Blob    // freed blobs
-	Adopted  int       // blob files found without a record, recorded for a later run
-	Pending  int       // expired pending blobs (pushed to a name that never got a version) dropped
-	Uploads  int       // stale upload sessions removed
-	Skipped  bool      // another replica holds the purge lock; nothing was done
+	Packages []Package  // hard-deleted packages, with their versions
+	Versions []Version  // hard-deleted versions of live packages
+	Blobs    []Blob     // freed blobs
+	Adopted  int        // blob files found without a record, recorded for a later run
+	Pending  int        // expired pending blobs (pushed to a name that never got a version) dropped
+	Uploads  int        // stale upload sessions removed
+	Temp     TempReport // leftovers of unfinished writes; stale ones (older than the grace period) removed
+	Summed   int        // blobs recorded without checksums (before they were kept) that got them
+	Skipped  bool       // another replica holds the purge lock; nothing was done
 }
 
 // purgeBatch bounds each listing so that a purge never loads everything.
@@ -119,7 +121,7 @@ func (s *Service) Purge(ctx context.Context, dryRun bool) (*PurgeReport, error) 
 		if !errors.Is(err, errDryRun) {
 			return rep, err
 		}
-		return rep, nil
+		return s.purgeLeftovers(ctx, rep, graceCutoff, true)
 	}
 	n, err := s.store.ExpirePendingBlobs(ctx, pendingCutoff)
 	if err != nil {
@@ -168,6 +170,23 @@ func (s *Service) Purge(ctx context.Context, dryRun bool) (*PurgeReport, error) 
 		return rep, fmt.Errorf("purge uploads: %w", err)
 	}
 	rep.Uploads = uploads
+	return s.purgeLeftovers(ctx, rep, graceCutoff, false)
+}
+
+// purgeLeftovers fills in missing checksums and removes the temporary files
+// of unfinished writes older than graceCutoff; with dryRun it only counts.
+func (s *Service) purgeLeftovers(ctx context.Context, rep *PurgeReport, graceCutoff time.Time, dryRun bool) (*PurgeReport, error) {
+	summed, err := s.fillChecksums(ctx, dryRun)
+	rep.Summed = summed
+	if err != nil {
+		return rep, err
+	}
+	// A write younger than the grace period may still be running.
+	temp, err := s.blobs.PurgeTemp(ctx, graceCutoff, dryRun)
+	if err != nil {
+		return rep, fmt.Errorf("purge temporary files: %w", err)
+	}
+	rep.Temp = temp
 	return rep, nil
 }
 

@@ -93,6 +93,13 @@ type Store interface {
 	// period before garbage collection).
 	PutBlob(ctx context.Context, b *Blob) error
 	GetBlob(ctx context.Context, digest string) (*Blob, error)
+	// SetBlobChecksums records a blob's checksums; ErrNotFound when the
+	// blob is not recorded. PutBlob records them too when b has them, and
+	// keeps known ones when it has not.
+	SetBlobChecksums(ctx context.Context, digest string, c Checksums) error
+	// BlobsWithoutChecksums lists recorded blobs whose checksums are not
+	// known, in digest order, after the digest after ("" for the first).
+	BlobsWithoutChecksums(ctx context.Context, after string, limit int) ([]Blob, error)
 	LinkBlob(ctx context.Context, packageID int64, digest string) error // no-op when linked
 	BlobLinked(ctx context.Context, packageID int64, digest string) (bool, error)
 	// UnreferencedBlobs lists blobs created before olderThan that no file,

@@ -208,6 +208,7 @@ type Blob struct {
 	Digest    string
 	Size      int64
 	CreatedAt time.Time
+	Checksums Checksums // zero until known
 }
 
 // Event is one entry of the audit trail.

@@ -154,6 +154,10 @@ func (c *call) fail(err error) {
 		c.error(http.StatusConflict, packages.PublicMessage(err, "Conflict"))
 	case packages.KindTooLarge:
 		c.error(http.StatusRequestEntityTooLarge, packages.PublicMessage(err, "Payload Too Large"))
+	case packages.KindInsufficientStorage:
+		c.s.log.ErrorContext(c.r.Context(), "restapi: out of storage space",
+			"request_id", c.requestID, "method", c.r.Method, "path", c.r.URL.Path, "err", err)
+		c.error(http.StatusInsufficientStorage, packages.PublicMessage(err, packages.MsgInsufficientStorage))
 	default:
 		c.s.log.ErrorContext(c.r.Context(), "restapi: internal error",
 			"request_id", c.requestID, "method", c.r.Method, "path", c.r.URL.Path, "err", err)

@@ -661,26 +661,80 @@ func (s *DB) ListReferrers(ctx context.Context, packageID int64, digest string) 
 
 // Blobs.
 
-// PutBlob records a blob; it does nothing when the blob is known.
+// PutBlob records a blob. A blob recorded already gets the later of the two
+// times, and b's checksums when it had none.
 func (s *DB) PutBlob(ctx context.Context, b *packages.Blob) error {
 	if b.CreatedAt.IsZero() {
 		b.CreatedAt = now()
 	}
 	b.CreatedAt = norm(b.CreatedAt)
-	_, err := s.exec(ctx, `INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO UPDATE SET created_at = excluded.created_at WHERE blobs.created_at < excluded.created_at`,
-		b.Digest, b.Size, s.t(b.CreatedAt))
+	var c [4]any
+	if b.Checksums.Known() {
+		c = [4]any{b.Checksums.MD5, b.Checksums.SHA1, b.Checksums.SHA256, b.Checksums.SHA512}
+	}
+	_, err := s.exec(ctx, `INSERT INTO blobs (digest, size, created_at, md5, sha1, sha256, sha512) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (digest) DO UPDATE SET
+			created_at = CASE WHEN blobs.created_at < excluded.created_at THEN excluded.created_at ELSE blobs.created_at END,
+			md5 = COALESCE(blobs.md5, excluded.md5), sha1 = COALESCE(blobs.sha1, excluded.sha1),
+			sha256 = COALESCE(blobs.sha256, excluded.sha256), sha512 = COALESCE(blobs.sha512, excluded.sha512)
+		WHERE blobs.created_at < excluded.created_at OR (blobs.sha512 IS NULL AND excluded.sha512 IS NOT NULL)`,
+		b.Digest, b.Size, s.t(b.CreatedAt), c[0], c[1], c[2], c[3])
 	return s.fail("put blob", err)
 }
 
 // GetBlob finds a blob.
 func (s *DB) GetBlob(ctx context.Context, digest string) (*packages.Blob, error) {
 	var b packages.Blob
-	err := s.queryRow(ctx, `SELECT digest, size, created_at FROM blobs WHERE digest = ?`, digest).
-		Scan(&b.Digest, &b.Size, timeScan{&b.CreatedAt})
+	var c [4]sql.NullString
+	err := s.queryRow(ctx, `SELECT digest, size, created_at, md5, sha1, sha256, sha512 FROM blobs WHERE digest = ?`, digest).
+		Scan(&b.Digest, &b.Size, timeScan{&b.CreatedAt}, &c[0], &c[1], &c[2], &c[3])
 	if err != nil {
 		return nil, s.fail("get blob "+digest, err)
 	}
+	if c[0].Valid && c[1].Valid && c[2].Valid && c[3].Valid {
+		b.Checksums = packages.Checksums{MD5: c[0].String, SHA1: c[1].String, SHA256: c[2].String, SHA512: c[3].String}
+	}
 	return &b, nil
+}
+
+// SetBlobChecksums records a blob's checksums.
+func (s *DB) SetBlobChecksums(ctx context.Context, digest string, c packages.Checksums) error {
+	if !c.Known() {
+		return fmt.Errorf("store: set blob checksums: %s: all four are needed", digest)
+	}
+	res, err := s.exec(ctx, `UPDATE blobs SET md5 = ?, sha1 = ?, sha256 = ?, sha512 = ? WHERE digest = ?`,
+		c.MD5, c.SHA1, c.SHA256, c.SHA512, digest)
+	if err != nil {
+		return s.fail("set blob checksums", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.fail("set blob checksums", err)
+	}
+	if n == 0 {
+		return notFound("blob " + digest)
+	}
+	return nil
+}
+
+// BlobsWithoutChecksums lists recorded blobs whose checksums are not known,
+// in digest order, after the digest after.
+func (s *DB) BlobsWithoutChecksums(ctx context.Context, after string, limit int) ([]packages.Blob, error) {
+	rows, err := s.query(ctx, `SELECT digest, size, created_at FROM blobs WHERE sha512 IS NULL AND digest > ?
+		ORDER BY digest`+s.limit(limit, 0), after)
+	if err != nil {
+		return nil, s.fail("blobs without checksums", err)
+	}
+	defer rows.Close()
+	out := []packages.Blob{}
+	for rows.Next() {
+		var b packages.Blob
+		if err := rows.Scan(&b.Digest, &b.Size, timeScan{&b.CreatedAt}); err != nil {
+			return nil, s.fail("blobs without checksums", err)
+		}
+		out = append(out, b)
+	}
+	return out, s.fail("blobs without checksums", rows.Err())
 }
 
 // LinkBlob lets a package read a blob; it does nothing when already linked.

@@ -488,7 +488,8 @@ func notFound(what string) error {
 
 // mapErr turns missing rows and constraint violations into errors wrapping
 // packages.ErrNotFound and packages.ErrConflict; a violated foreign key means
-// a referenced row is missing.
+// a referenced row is missing. A full disk wraps
+// packages.ErrInsufficientStorage.
 func (s *DB) mapErr(err error) error {
 	if err == nil {
 		return nil
@@ -504,6 +505,9 @@ func (s *DB) mapErr(err error) error {
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 			return fmt.Errorf("%w: %w", packages.ErrNotFound, err)
 		}
+		if se.Code()&0xff == sqlite3.SQLITE_FULL {
+			return fmt.Errorf("%w: %w", packages.ErrInsufficientStorage, err)
+		}
 		return err
 	}
 	var pe *pgconn.PgError
@@ -513,6 +517,8 @@ func (s *DB) mapErr(err error) error {
 			return fmt.Errorf("%w: %w", packages.ErrConflict, err)
 		case "23503":
 			return fmt.Errorf("%w: %w", packages.ErrNotFound, err)
+		case "53100": // disk_full
+			return fmt.Errorf("%w: %w", packages.ErrInsufficientStorage, err)
 		}
 	}
 	return err

@@ -52,12 +52,24 @@ func Dialects() []string { return []string{"sqlite", "postgres"} }
 // built-in package types.
 func New(t *testing.T, dialect string) *Env {
 	t.Helper()
-	return NewWithSpecs(t, dialect, packages.BuiltinSpecs())
+	return newEnv(t, dialect, packages.BuiltinSpecs(), t.TempDir())
 }
 
 // NewWithSpecs builds an Env whose service knows the package types specs
 // describes.
 func NewWithSpecs(t *testing.T, dialect string, specs *packages.Specs) *Env {
+	t.Helper()
+	return newEnv(t, dialect, specs, t.TempDir())
+}
+
+// NewWithBlobs builds an Env whose blob store is rooted at blobRoot, such
+// as a SmallDisk.
+func NewWithBlobs(t *testing.T, dialect, blobRoot string) *Env {
+	t.Helper()
+	return newEnv(t, dialect, packages.BuiltinSpecs(), blobRoot)
+}
+
+func newEnv(t *testing.T, dialect string, specs *packages.Specs, blobRoot string) *Env {
 	t.Helper()
 	var st packages.Store
 	switch dialect {
@@ -66,7 +78,7 @@ func NewWithSpecs(t *testing.T, dialect string, specs *packages.Specs) *Env {
 	default:
 		st = storetest.NewSQLite(t)
 	}
-	blobs, err := fileblob.New(t.TempDir())
+	blobs, err := fileblob.New(blobRoot)
 	if err != nil {
 		t.Fatalf("blob store: %v", err)
 	}

@@ -6,7 +6,10 @@ package blobtest
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -33,6 +36,17 @@ type Suite struct {
 	// Backdate makes the upload session id look last written age ago. If
 	// nil, the purge check that tells old sessions from new is skipped.
 	Backdate func(t *testing.T, s packages.BlobStore, id string, age time.Duration)
+
+	// LeaveTemp leaves in the store's temporary area what a Put cut
+	// short by a crash leaves: size bytes, last written age ago. If nil,
+	// the purge check sees only Puts in progress.
+	LeaveTemp func(t *testing.T, s packages.BlobStore, size int64, age time.Duration)
+
+	// NewSmall returns an empty store whose storage has room for about
+	// room bytes; writes past that must fail as on a full disk, and the
+	// room must come back when what was written is removed. If nil, the
+	// full-storage checks are skipped.
+	NewSmall func(t *testing.T, room int64) packages.BlobStore
 
 	// LargeSize is the size of the streamed-put check; 0 means 64 MiB. It
 	// is skipped in -short mode.
@@ -74,7 +88,15 @@ var checks = []check{
 	{"UploadDedupe", testUploadDedupe},
 	{"UploadClosed", testUploadClosed},
 	{"UploadConcurrent", testUploadConcurrent},
+	{"UploadAppend", testUploadAppend},
+	{"UploadAppendFailed", testUploadAppendFailed},
+	{"UploadAppendInProgress", testUploadAppendInProgress},
 	{"PurgeUploads", testPurgeUploads},
+	{"PurgeTemp", testPurgeTemp},
+	{"PutFull", testPutFull},
+	{"Checksums", testChecksums},
+	{"UploadChecksums", testUploadChecksums},
+	{"UploadFull", testUploadFull},
 	{"ConcurrentPuts", testConcurrentPuts},
 	{"LargePut", testLargePut},
 }
@@ -106,6 +128,25 @@ func (h *harness) reopen(t *testing.T) packages.BlobStore {
 		return h.store
 	}
 	return h.suite.Reopen(t, h.store)
+}
+
+// checksumsOf returns what Checksums must say of a blob holding p.
+func checksumsOf(p []byte) packages.Checksums {
+	m, s1, s256, s512 := md5.Sum(p), sha1.Sum(p), sha256.Sum256(p), sha512.Sum512(p)
+	return packages.Checksums{MD5: hex.EncodeToString(m[:]), SHA1: hex.EncodeToString(s1[:]),
+		SHA256: hex.EncodeToString(s256[:]), SHA512: hex.EncodeToString(s512[:])}
+}
+
+// wantChecksums checks the checksums of blob d, which holds p.
+func (h *harness) wantChecksums(t *testing.T, d string, p []byte) {
+	t.Helper()
+	got, err := h.store.Checksums(h.ctx, d)
+	if err != nil {
+		t.Fatalf("Checksums(%s): %v", d, err)
+	}
+	if want := checksumsOf(p); got != want {
+		t.Fatalf("Checksums(%s) = %+v, want %+v", d, got, want)
+	}
 }
 
 func digestOf(p []byte) string {
@@ -212,6 +253,19 @@ func (h *harness) wantEmpty(t *testing.T) {
 	}
 }
 
+// wantNoTemp checks that nothing is left in the temporary area, as after
+// writes that all finished or failed.
+func (h *harness) wantNoTemp(t *testing.T) {
+	t.Helper()
+	rep, err := h.store.PurgeTemp(h.ctx, time.Now().Add(time.Hour), true)
+	if err != nil {
+		t.Fatalf("PurgeTemp: %v", err)
+	}
+	if rep != (packages.TempReport{}) {
+		t.Fatalf("temporary area holds %+v, want nothing", rep)
+	}
+}
+
 func isNotFound(err error) bool {
 	return err != nil && errors.Is(err, packages.ErrNotFound) && packages.IsNotFound(err)
 }
@@ -252,6 +306,7 @@ func testPutWrongDigest(t *testing.T, h *harness) {
 	h.wantMissing(t, wrong)
 	h.wantMissing(t, digestOf(p))
 	h.wantEmpty(t)
+	h.wantNoTemp(t)
 }
 
 var malformedDigests = []string{
@@ -307,6 +362,7 @@ func testPutReadError(t *testing.T, h *harness) {
 	}
 	h.wantMissing(t, digestOf(p))
 	h.wantEmpty(t)
+	h.wantNoTemp(t)
 }
 
 // cancelingReader cancels its context after the first read.
@@ -338,6 +394,7 @@ func testPutCanceledContext(t *testing.T, h *harness) {
 		t.Fatalf("Put canceled midway = %v, want context.Canceled", err)
 	}
 	h.wantEmpty(t)
+	h.wantNoTemp(t)
 }
 
 func testMissing(t *testing.T, h *harness) {
@@ -958,6 +1015,429 @@ func testPurgeUploads(t *testing.T, h *harness) {
 	if err != nil || n != 0 {
 		t.Fatalf("PurgeUploads with nothing left = %d, %v; want 0", n, err)
 	}
+}
+
+// appendAll appends p as one chunk.
+func appendAll(t *testing.T, u packages.Upload, ctx context.Context, p []byte) {
+	t.Helper()
+	n, err := u.Append(ctx, bytes.NewReader(p))
+	if err != nil || n != int64(len(p)) {
+		t.Fatalf("Append(%d bytes) = %d, %v", len(p), n, err)
+	}
+}
+
+func testUploadAppend(t *testing.T, h *harness) {
+	p := content(16, 3<<20+17)
+	u, err := h.store.NewUpload(h.ctx)
+	if err != nil {
+		t.Fatalf("NewUpload: %v", err)
+	}
+	id := u.ID()
+	appendAll(t, u, h.ctx, p[:1<<20])
+	if u.Size() != 1<<20 {
+		t.Fatalf("Size after a chunk of %d bytes = %d", 1<<20, u.Size())
+	}
+	appendAll(t, u, h.ctx, nil)
+	if u.Size() != 1<<20 {
+		t.Fatalf("Size after an empty chunk = %d", u.Size())
+	}
+	if err := u.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if _, err := u.Append(h.ctx, bytes.NewReader(p)); err == nil {
+		t.Fatal("Append after Close succeeded")
+	}
+
+	u = h.resume(t, h.reopen(t), id)
+	defer u.Close()
+	if u.Size() != 1<<20 {
+		t.Fatalf("resumed Size = %d, want %d", u.Size(), 1<<20)
+	}
+	appendAll(t, u, h.ctx, p[1<<20:])
+	d, n, err := u.Commit(h.ctx, digestOf(p))
+	if err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	if d != digestOf(p) || n != int64(len(p)) {
+		t.Fatalf("Commit = %s, %d; want %s, %d", d, n, digestOf(p), len(p))
+	}
+	h.wantContent(t, d, p)
+	h.wantNoSession(t, id)
+}
+
+// testUploadAppendFailed: a chunk is appended whole or not at all. A
+// chunk whose reader fails, or whose context ends, midway leaves the
+// session as it was, ready for the chunk to be sent again.
+func testUploadAppendFailed(t *testing.T, h *harness) {
+	p := content(17, 3<<20)
+	u, err := h.store.NewUpload(h.ctx)
+	if err != nil {
+		t.Fatalf("NewUpload: %v", err)
+	}
+	id := u.ID()
+	appendAll(t, u, h.ctx, p[:1000])
+
+	boom := errors.New("client went away")
+	n, err := u.Append(h.ctx, &failingReader{r: bytes.NewReader(p[1000:]), err: boom})
+	if !errors.Is(err, boom) || n != 0 {
+		t.Fatalf("Append from a failing reader = %d, %v; want 0 and an error wrapping %v", n, err, boom)
+	}
+	if u.Size() != 1000 {
+		t.Fatalf("Size after a failed chunk = %d, want 1000", u.Size())
+	}
+	ctx, cancel := context.WithCancel(h.ctx)
+	defer cancel()
+	n, err = u.Append(ctx, &cancelingReader{r: bytes.NewReader(p[1000:]), cancel: cancel})
+	if !errors.Is(err, context.Canceled) || n != 0 {
+		t.Fatalf("Append canceled midway = %d, %v; want 0, context.Canceled", n, err)
+	}
+	if u.Size() != 1000 {
+		t.Fatalf("Size after a canceled chunk = %d, want 1000", u.Size())
+	}
+	if err := u.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	// The session holds only the chunk that was appended, also for a
+	// restarted process.
+	u = h.resume(t, h.reopen(t), id)
+	defer u.Close()
+	if u.Size() != 1000 {
+		t.Fatalf("resumed Size = %d, want 1000", u.Size())
+	}
+	appendAll(t, u, h.ctx, p[1000:])
+	d, _, err := u.Commit(h.ctx, digestOf(p))
+	if err != nil {
+		t.Fatalf("Commit after the chunk was sent again: %v", err)
+	}
+	h.wantContent(t, d, p)
+	h.wantChecksums(t, d, p) // the failed chunks left no trace in any hash
+}
+
+// testUploadAppendInProgress: while a chunk streams in, the session shows
+// the size it had; the chunk counts once it is complete.
+func testUploadAppendInProgress(t *testing.T, h *harness) {
+	p := content(18, 5<<20)
+	u, err := h.store.NewUpload(h.ctx)
+	if err != nil {
+		t.Fatalf("NewUpload: %v", err)
+	}
+	defer u.Close()
+	appendAll(t, u, h.ctx, p[:100])
+
+	type result struct {
+		n   int64
+		err error
+	}
+	stream := func(pr io.Reader) <-chan result {
+		done := make(chan result, 1)
+		go func() {
+			n, err := u.Append(h.ctx, pr)
+			done <- result{n, err}
+		}()
+		return done
+	}
+	other := h.resume(t, h.store, u.ID())
+	defer other.Close()
+
+	// A chunk that breaks off.
+	pr, pw := io.Pipe()
+	done := stream(pr)
+	if _, err := pw.Write(p[100 : 3<<20]); err != nil {
+		t.Fatalf("stream: %v", err)
+	}
+	if u.Size() != 100 || other.Size() != 100 {
+		t.Fatalf("Size during a chunk = %d and %d, want 100", u.Size(), other.Size())
+	}
+	boom := errors.New("connection reset")
+	pw.CloseWithError(boom)
+	if res := <-done; !errors.Is(res.err, boom) || res.n != 0 {
+		t.Fatalf("broken chunk: Append = %d, %v; want 0 and an error wrapping %v", res.n, res.err, boom)
+	}
+	if u.Size() != 100 || other.Size() != 100 {
+		t.Fatalf("Size after a broken chunk = %d and %d, want 100", u.Size(), other.Size())
+	}
+
+	// A chunk that completes.
+	pr, pw = io.Pipe()
+	done = stream(pr)
+	if _, err := pw.Write(p[100 : 3<<20]); err != nil {
+		t.Fatalf("stream: %v", err)
+	}
+	if other.Size() != 100 {
+		t.Fatalf("Size during a chunk = %d, want 100", other.Size())
+	}
+	if _, err := pw.Write(p[3<<20:]); err != nil {
+		t.Fatalf("stream: %v", err)
+	}
+	pw.Close()
+	if res := <-done; res.err != nil || res.n != int64(len(p)-100) {
+		t.Fatalf("Append = %d, %v; want %d", res.n, res.err, len(p)-100)
+	}
+	if u.Size() != int64(len(p)) || other.Size() != int64(len(p)) {
+		t.Fatalf("Size after the chunk = %d and %d, want %d", u.Size(), other.Size(), len(p))
+	}
+	if err := other.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	d, _, err := u.Commit(h.ctx, digestOf(p))
+	if err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	h.wantContent(t, d, p)
+	h.wantChecksums(t, d, p)
+}
+
+// testPurgeTemp: PurgeTemp reports what unfinished writes left, removes
+// only what is older than its cutoff, and never touches blobs, upload
+// sessions or a Put in progress.
+func testPurgeTemp(t *testing.T, h *harness) {
+	blobBytes := []byte("a blob is not a temporary file")
+	blob := h.put(t, blobBytes)
+	u, err := h.store.NewUpload(h.ctx)
+	if err != nil {
+		t.Fatalf("NewUpload: %v", err)
+	}
+	appendAll(t, u, h.ctx, []byte("nor is a session"))
+	if err := u.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	h.wantNoTemp(t)
+
+	// A Put in progress.
+	p := content(19, 3<<20)
+	pr, pw := io.Pipe()
+	type result struct {
+		d   string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		d, _, err := h.store.Put(h.ctx, pr, digestOf(p))
+		done <- result{d, err}
+	}()
+	defer pw.Close()
+	if _, err := pw.Write(p[:2<<20]); err != nil {
+		t.Fatalf("stream: %v", err)
+	}
+
+	leaves := h.suite.LeaveTemp != nil
+	if leaves {
+		h.suite.LeaveTemp(t, h.store, 1000, 2*time.Hour)
+		h.suite.LeaveTemp(t, h.store, 500, 0)
+	}
+	cutoff := time.Now().Add(-time.Hour)
+	for _, dryRun := range []bool{true, true, false} {
+		rep, err := h.store.PurgeTemp(h.ctx, cutoff, dryRun)
+		if err != nil {
+			t.Fatalf("PurgeTemp(dry run %v): %v", dryRun, err)
+		}
+		switch {
+		case leaves && (rep.Stale != 1 || rep.StaleBytes != 1000 || rep.Fresh < 1 || rep.FreshBytes < 500):
+			t.Fatalf("PurgeTemp(dry run %v) = %+v, want 1 stale file of 1000 bytes and the fresh one of 500 bytes", dryRun, rep)
+		case !leaves && rep.Stale != 0:
+			t.Fatalf("PurgeTemp(dry run %v) = %+v, want nothing stale", dryRun, rep)
+		}
+	}
+	if rep, err := h.store.PurgeTemp(h.ctx, cutoff, true); err != nil || rep.Stale != 0 {
+		t.Fatalf("PurgeTemp after a purge = %+v, %v; want nothing stale", rep, err)
+	}
+
+	// The Put in progress was left alone.
+	if _, err := pw.Write(p[2<<20:]); err != nil {
+		t.Fatalf("stream: %v", err)
+	}
+	pw.Close()
+	if res := <-done; res.err != nil || res.d != digestOf(p) {
+		t.Fatalf("Put across a purge = %s, %v; want %s", res.d, res.err, digestOf(p))
+	}
+	h.wantContent(t, digestOf(p), p)
+
+	// A cutoff in the future takes every leftover, and nothing else.
+	rep, err := h.store.PurgeTemp(h.ctx, time.Now().Add(time.Hour), false)
+	if err != nil {
+		t.Fatalf("PurgeTemp: %v", err)
+	}
+	if leaves && (rep.Stale != 1 || rep.StaleBytes != 500) {
+		t.Fatalf("PurgeTemp(in an hour) = %+v, want the fresh leftover of 500 bytes", rep)
+	}
+	h.wantNoTemp(t)
+	h.wantContent(t, blob, blobBytes)
+	u = h.resume(t, h.store, u.ID())
+	defer u.Close()
+	if u.Size() != int64(len("nor is a session")) {
+		t.Fatalf("session Size after PurgeTemp = %d", u.Size())
+	}
+}
+
+// fullRoom is the room of the stores the full-storage checks use.
+const fullRoom = 1 << 20
+
+// small returns a harness on a store with fullRoom bytes of room.
+func (h *harness) small(t *testing.T) *harness {
+	t.Helper()
+	if h.suite.NewSmall == nil {
+		t.Skip("the suite has no NewSmall: full storage is not checked")
+	}
+	return &harness{suite: h.suite, store: h.suite.NewSmall(t, fullRoom), ctx: h.ctx}
+}
+
+func wantFull(t *testing.T, what string, err error) {
+	t.Helper()
+	wantKind(t, what, err, packages.KindInsufficientStorage)
+	if !errors.Is(err, packages.ErrInsufficientStorage) {
+		t.Fatalf("%s: %v does not wrap packages.ErrInsufficientStorage", what, err)
+	}
+}
+
+// testPutFull: a Put that finds the storage full stores nothing, and once
+// room is made the same Put succeeds.
+func testPutFull(t *testing.T, h *harness) {
+	s := h.small(t)
+	big := content(20, 3*fullRoom)
+	_, _, err := s.store.Put(s.ctx, bytes.NewReader(big), "")
+	wantFull(t, "Put past the room", err)
+	s.wantMissing(t, digestOf(big))
+	s.wantEmpty(t)
+	s.wantNoTemp(t)
+
+	// Fill the store with blobs of a quarter of the room each.
+	var stored []string
+	var refused []byte
+	for i := range 8 {
+		p := content(21+uint64(i), fullRoom/4)
+		_, _, err := s.store.Put(s.ctx, bytes.NewReader(p), "")
+		if err != nil {
+			wantFull(t, "Put into a full store", err)
+			refused = p
+			break
+		}
+		stored = append(stored, digestOf(p))
+	}
+	if refused == nil || len(stored) == 0 {
+		t.Fatalf("%d quarters of the room fit in the store, and nothing was refused", len(stored))
+	}
+	s.wantMissing(t, digestOf(refused))
+	s.wantNoTemp(t)
+	if err := s.store.Delete(s.ctx, stored[0]); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	d := s.put(t, refused)
+	s.wantContent(t, d, refused)
+}
+
+// testUploadFull: a chunk that finds the storage full is not appended, and
+// the session carries on once room is made.
+func testUploadFull(t *testing.T, h *harness) {
+	s := h.small(t)
+	u, err := s.store.NewUpload(s.ctx)
+	if err != nil {
+		t.Fatalf("NewUpload: %v", err)
+	}
+	defer u.Close()
+	p := content(30, fullRoom/2)
+	appendAll(t, u, s.ctx, p[:fullRoom/4])
+	_, err = u.Append(s.ctx, bytes.NewReader(content(31, 2*fullRoom)))
+	wantFull(t, "Append past the room", err)
+	if u.Size() != fullRoom/4 {
+		t.Fatalf("Size after a refused chunk = %d, want %d", u.Size(), fullRoom/4)
+	}
+	// The refused chunk gave its room back.
+	appendAll(t, u, s.ctx, p[fullRoom/4:])
+	d, _, err := u.Commit(s.ctx, digestOf(p))
+	if err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	s.wantContent(t, d, p)
+}
+
+// testChecksums: every stored blob has its md5, sha1, sha256 and sha512,
+// computed as it was stored.
+func testChecksums(t *testing.T, h *harness) {
+	hello := h.put(t, []byte("hello"))
+	got, err := h.store.Checksums(h.ctx, hello)
+	if err != nil {
+		t.Fatalf("Checksums: %v", err)
+	}
+	want := packages.Checksums{
+		MD5:    "5d41402abc4b2a76b9719d911017c592",
+		SHA1:   "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d",
+		SHA256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
+		SHA512: "9b71d224bd62f3785d96d46ad3ea3d73319bfbc2890caadae2dff72519673ca72323c3d99ba5c11d7c7acc6e14b8c5da0c4663475c2e5c3adef46f73bcdec043",
+	}
+	if got != want || !got.Known() {
+		t.Fatalf("Checksums of \"hello\" = %+v, want %+v", got, want)
+	}
+
+	for i, p := range [][]byte{nil, content(40, 1), content(41, 3<<20+5)} {
+		d := h.put(t, p)
+		h.wantChecksums(t, d, p)
+		// Stored again: the same.
+		if _, _, err := h.store.Put(h.ctx, bytes.NewReader(p), d); err != nil {
+			t.Fatalf("Put %d again: %v", i, err)
+		}
+		h.wantChecksums(t, d, p)
+	}
+	// As a restarted process sees them.
+	h.store = h.reopen(t)
+	h.wantChecksums(t, hello, []byte("hello"))
+
+	if _, err := h.store.Checksums(h.ctx, digestOf([]byte("never stored"))); !isNotFound(err) {
+		t.Fatalf("Checksums of a missing blob = %v, want not found", err)
+	}
+	for _, d := range malformedDigests {
+		_, err := h.store.Checksums(h.ctx, d)
+		wantKind(t, fmt.Sprintf("Checksums(%q)", d), err, packages.KindInvalid)
+	}
+	if err := h.store.Delete(h.ctx, hello); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if _, err := h.store.Checksums(h.ctx, hello); !isNotFound(err) {
+		t.Fatalf("Checksums of a deleted blob = %v, want not found", err)
+	}
+	// Put again after the delete: the checksums are back.
+	h.put(t, []byte("hello"))
+	h.wantChecksums(t, hello, []byte("hello"))
+}
+
+// testUploadChecksums: an upload's checksums are computed as its chunks
+// arrive, across restarts, and describe the committed bytes.
+func testUploadChecksums(t *testing.T, h *harness) {
+	p := content(42, 2<<20+333)
+	u, err := h.store.NewUpload(h.ctx)
+	if err != nil {
+		t.Fatalf("NewUpload: %v", err)
+	}
+	id := u.ID()
+	appendAll(t, u, h.ctx, p[:1000])
+	if err := u.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	u = h.resume(t, h.reopen(t), id)
+	writeChunks(t, u, p[1000:1<<20], 70_000)
+	if err := u.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	u = h.resume(t, h.store, id)
+	defer u.Close()
+	appendAll(t, u, h.ctx, p[1<<20:])
+	d, _, err := u.Commit(h.ctx, digestOf(p))
+	if err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	h.wantChecksums(t, d, p)
+
+	// An empty upload.
+	u, err = h.store.NewUpload(h.ctx)
+	if err != nil {
+		t.Fatalf("NewUpload: %v", err)
+	}
+	defer u.Close()
+	d, _, err = u.Commit(h.ctx, "")
+	if err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	h.wantChecksums(t, d, nil)
 }
 
 func testConcurrentPuts(t *testing.T, h *harness) {

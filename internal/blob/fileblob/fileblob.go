@@ -2,14 +2,20 @@
 //
 // Layout under the root directory:
 //
-//	sha256/ab/abcdef…   complete, verified blobs, sharded by the first two hex digits
-//	uploads/<id>/data   bytes of a resumable upload session
-//	uploads/<id>/state  its sha256 state, size and start time
-//	tmp/                bytes of Put calls in progress
+//	sha256/ab/abcdef…       complete, verified blobs, sharded by the first two hex digits
+//	sha256/ab/abcdef….sums  the blob's md5, sha1, sha256 and sha512, computed as it was stored
+//	uploads/<id>/data       bytes of a resumable upload session
+//	uploads/<id>/state      its hash states, size and start time
+//	tmp/                    bytes of Put calls in progress
 //
 // Bytes are always written to a file outside sha256/ first, synced, and
 // renamed into place, so a crash never leaves a partial file under a digest.
-// The whole root must be on one file system so that renames are atomic.
+// What a crash leaves in tmp/ is reported and removed by PurgeTemp. The
+// whole root must be on one file system so that renames are atomic.
+//
+// Writes that find the disk full (ENOSPC) or over its quota (EDQUOT) fail
+// with an error wrapping packages.ErrInsufficientStorage, and leave nothing
+// behind.
 //
 // A root belongs to one process at a time: upload sessions are locked
 // against concurrent use within a Store, not across processes.
@@ -18,8 +24,8 @@ package fileblob
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -41,14 +47,12 @@ const (
 
 	dirPerm = 0o750
 
+	// sumsSuffix names the file next to a blob that holds its checksums.
+	sumsSuffix = ".sums"
+
 	// copyBufSize is the size of the chunks Put copies, and how often it
 	// looks at its context.
 	copyBufSize = 1 << 20
-
-	// tempGrace is how old a file in tmp/ must be before New removes it.
-	// Younger files may belong to a Put still running in a process that
-	// shares the root during a restart.
-	tempGrace = time.Hour
 )
 
 // Store is a packages.BlobStore on a local directory. It is safe for
@@ -68,8 +72,9 @@ type Store struct {
 
 var _ packages.BlobStore = (*Store)(nil)
 
-// New opens the store rooted at root, creating the directory if needed. It
-// removes temporary files left behind by a crash.
+// New opens the store rooted at root, creating the directory if needed.
+// Temporary files left behind by a crash stay until PurgeTemp, so that
+// garbage collection can report them.
 func New(root string) (*Store, error) {
 	if root == "" {
 		return nil, errors.New("fileblob: empty root directory")
@@ -101,9 +106,6 @@ func New(root string) (*Store, error) {
 			return nil, fmt.Errorf("fileblob: %w", err)
 		}
 	}
-	if _, err := removeOlder(context.Background(), s.tmp, time.Now().Add(-tempGrace)); err != nil {
-		return nil, fmt.Errorf("fileblob: clean temporary files: %w", err)
-	}
 	return s, nil
 }
 
@@ -114,6 +116,9 @@ func (s *Store) Root() string { return s.root }
 func (s *Store) blobPath(h string) string {
 	return filepath.Join(s.blobs, h[:2], h)
 }
+
+// sumsPath returns where the checksums of the blob with hex digest h live.
+func (s *Store) sumsPath(h string) string { return s.blobPath(h) + sumsSuffix }
 
 // parse validates a digest argument and returns its hex part.
 func parse(d string) (string, error) {
@@ -191,7 +196,9 @@ func (s *Store) Delete(ctx context.Context, d string) error {
 		return fmt.Errorf("fileblob: delete: %w", err)
 	}
 	// The directory is not synced: a delete undone by a crash only leaves
-	// garbage for the next collection.
+	// garbage for the next collection. Checksums left without their blob
+	// are still true of its content, should it be stored again.
+	s.removeSums(h)
 	return nil
 }
 
@@ -220,6 +227,7 @@ func (s *Store) DeleteIfOlder(ctx context.Context, d string, t time.Time) (bool,
 	if err := os.Remove(s.blobPath(h)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, fmt.Errorf("fileblob: delete: %w", err)
 	}
+	s.removeSums(h)
 	return true, nil
 }
 
@@ -285,7 +293,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, expected string) (string, 
 	}
 	f, err := os.CreateTemp(s.tmp, "put-*")
 	if err != nil {
-		return "", 0, fmt.Errorf("fileblob: put: %w", err)
+		return "", 0, failed("put", err)
 	}
 	tmp := f.Name()
 	placed := false
@@ -296,26 +304,114 @@ func (s *Store) Put(ctx context.Context, r io.Reader, expected string) (string, 
 		}
 	}()
 
-	h := sha256.New()
+	h := digest.NewHashes()
 	n, err := copyContext(ctx, io.MultiWriter(f, h), r)
 	if err != nil {
-		return "", 0, fmt.Errorf("fileblob: put: %w", err)
+		return "", 0, failed("put", err)
 	}
-	got := digest.FromHash(h)
+	got := h.Digest()
 	if expected != "" && got != expected {
 		return "", 0, mismatch(expected, got)
 	}
 	if err := f.Sync(); err != nil {
-		return "", 0, fmt.Errorf("fileblob: put: %w", err)
+		return "", 0, failed("put", err)
 	}
 	if err := f.Close(); err != nil {
-		return "", 0, fmt.Errorf("fileblob: put: %w", err)
+		return "", 0, failed("put", err)
 	}
-	if err := s.place(tmp, got); err != nil {
-		return "", 0, fmt.Errorf("fileblob: put: %w", err)
+	if err := s.place(tmp, got, h.Checksums()); err != nil {
+		return "", 0, failed("put", err)
 	}
 	placed = true
 	return got, n, nil
+}
+
+// sumsFile is what a .sums file holds.
+type sumsFile struct {
+	MD5    string `json:"md5"`
+	SHA1   string `json:"sha1"`
+	SHA256 string `json:"sha256"`
+	SHA512 string `json:"sha512"`
+}
+
+// writeSums records the checksums of the blob with hex digest h. The file
+// is replaced atomically but not synced: a damaged one is noticed on
+// reading and computed again.
+func (s *Store) writeSums(h string, c packages.Checksums) error {
+	b, err := json.Marshal(sumsFile(c))
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(s.tmp, "sums-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), s.sumsPath(h))
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return nil
+}
+
+// removeSums removes the checksums of the blob with hex digest h. A file
+// left behind is harmless: it is true of the content it is named by.
+func (s *Store) removeSums(h string) {
+	_ = os.Remove(s.sumsPath(h))
+}
+
+// Checksums returns a blob's checksums, as they were computed when it was
+// stored. For a blob stored before they were kept, or whose .sums file is
+// damaged, it reads the blob to compute them and keeps them.
+func (s *Store) Checksums(ctx context.Context, d string) (packages.Checksums, error) {
+	h, err := parse(d)
+	if err != nil {
+		return packages.Checksums{}, err
+	}
+	if _, err := s.Stat(ctx, d); err != nil {
+		return packages.Checksums{}, err
+	}
+	if b, err := os.ReadFile(s.sumsPath(h)); err == nil {
+		var sf sumsFile
+		if json.Unmarshal(b, &sf) == nil && digest.ValidChecksums(packages.Checksums(sf), d) {
+			return packages.Checksums(sf), nil
+		}
+	}
+	f, err := os.Open(s.blobPath(h))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return packages.Checksums{}, notFound("blob " + d)
+		}
+		return packages.Checksums{}, fmt.Errorf("fileblob: checksums: %w", err)
+	}
+	defer f.Close()
+	hs := digest.NewHashes()
+	if _, err := copyContext(ctx, hs, f); err != nil {
+		return packages.Checksums{}, fmt.Errorf("fileblob: checksums: %w", err)
+	}
+	c := hs.Checksums()
+	if hs.Digest() != d {
+		return packages.Checksums{}, fmt.Errorf("fileblob: checksums: blob %s hashes to %s", d, hs.Digest())
+	}
+	// Kept for next time; without them the blob is only read again.
+	_ = s.writeSums(h, c)
+	return c, nil
+}
+
+// failed wraps an error of operation op. A full disk or an exhausted quota
+// also wraps packages.ErrInsufficientStorage, so that every front answers
+// it as such.
+func failed(op string, err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("fileblob: %s: %w: %w", op, packages.ErrInsufficientStorage, err)
+	}
+	return fmt.Errorf("fileblob: %s: %w", op, err)
 }
 
 func mismatch(expected, got string) error {
@@ -326,10 +422,11 @@ func mismatch(expected, got string) error {
 	}
 }
 
-// place makes the complete, synced file src visible under digest d, or
-// removes src if that blob is already stored.
-func (s *Store) place(src, d string) error {
-	final := s.blobPath(d[len(digest.Algorithm)+1:])
+// place makes the complete, synced file src visible under digest d, with
+// its checksums, or removes src if that blob is already stored.
+func (s *Store) place(src, d string, sums packages.Checksums) error {
+	h := d[len(digest.Algorithm)+1:]
+	final := s.blobPath(h)
 	if _, err := os.Stat(final); err == nil {
 		// Keep the existing blob. Touching it tells a collector with a
 		// grace period that it is in use again.
@@ -337,9 +434,18 @@ func (s *Store) place(src, d string) error {
 		err := os.Chtimes(final, now, now)
 		if err == nil || !errors.Is(err, fs.ErrNotExist) {
 			os.Remove(src)
+			if _, err := os.Stat(s.sumsPath(h)); err != nil {
+				// Stored before checksums were kept.
+				return s.writeSums(h, sums)
+			}
 			return nil
 		}
 		// Deleted since the Stat: store ours.
+	}
+	// The checksums first: a crash between the two leaves checksums
+	// without their blob, never a blob without them.
+	if err := s.writeSums(h, sums); err != nil {
+		return err
 	}
 	err := os.Rename(src, final)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -406,17 +512,18 @@ func syncDir(dir string) error {
 	return err
 }
 
-// removeOlder removes the regular files directly in dir last modified
-// before t, and returns how many it removed.
-func removeOlder(ctx context.Context, dir string, t time.Time) (int, error) {
-	entries, err := os.ReadDir(dir)
+// PurgeTemp reports the files in tmp/, which only Put calls in progress
+// or cut short by a crash leave there, and removes those last written
+// before before.
+func (s *Store) PurgeTemp(ctx context.Context, before time.Time, dryRun bool) (packages.TempReport, error) {
+	var rep packages.TempReport
+	entries, err := os.ReadDir(s.tmp)
 	if err != nil {
-		return 0, err
+		return rep, fmt.Errorf("fileblob: purge temporary files: %w", err)
 	}
-	n := 0
 	for _, e := range entries {
 		if err := ctx.Err(); err != nil {
-			return n, err
+			return rep, err
 		}
 		if !e.Type().IsRegular() {
 			continue
@@ -424,18 +531,27 @@ func removeOlder(ctx context.Context, dir string, t time.Time) (int, error) {
 		fi, err := e.Info()
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				continue
+				continue // a Put finished meanwhile
 			}
-			return n, err
+			return rep, fmt.Errorf("fileblob: purge temporary files: %w", err)
 		}
-		if fi.ModTime().Before(t) {
-			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return n, err
+		if !fi.ModTime().Before(before) {
+			rep.Fresh++
+			rep.FreshBytes += fi.Size()
+			continue
+		}
+		if !dryRun {
+			if err := os.Remove(filepath.Join(s.tmp, e.Name())); err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					continue
+				}
+				return rep, fmt.Errorf("fileblob: purge temporary files: %w", err)
 			}
-			n++
 		}
+		rep.Stale++
+		rep.StaleBytes += fi.Size()
 	}
-	return n, nil
+	return rep, nil
 }
 
 // reader is a packages.BlobReader over a file.

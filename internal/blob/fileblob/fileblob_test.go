@@ -2,21 +2,27 @@ package fileblob_test
 
 import (
 	"bytes"
+	"crypto/md5"
+	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/packhub/packhub/internal/blob/blobtest"
 	"github.com/packhub/packhub/internal/blob/fileblob"
 	"github.com/packhub/packhub/internal/packages"
+	"github.com/packhub/packhub/internal/testenv"
 )
 
 func newStore(t *testing.T, root string) *fileblob.Store {
@@ -43,7 +49,37 @@ func TestConformance(t *testing.T) {
 				t.Fatal(err)
 			}
 		},
+		LeaveTemp: func(t *testing.T, s packages.BlobStore, size int64, age time.Duration) {
+			leaveTemp(t, s.(*fileblob.Store).Root(), size, age)
+		},
+		NewSmall: func(t *testing.T, room int64) packages.BlobStore {
+			return newStore(t, testenv.SmallDisk(t, room))
+		},
 	}.Run(t)
+}
+
+// leaveTemp leaves in tmp/ what a Put killed midway leaves: a partial
+// file, last written age ago.
+func leaveTemp(t *testing.T, root string, size int64, age time.Duration) string {
+	t.Helper()
+	f, err := os.CreateTemp(filepath.Join(root, "tmp"), "put-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Write(bytes.Repeat([]byte("p"), int(size)))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if age > 0 {
+		old := time.Now().Add(-age)
+		if err := os.Chtimes(f.Name(), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f.Name()
 }
 
 func digestOf(p []byte) string {
@@ -93,50 +129,141 @@ func TestLayout(t *testing.T) {
 	if err != nil || !bytes.Equal(got, p) {
 		t.Fatalf("blob file: %q, %v", got, err)
 	}
-	if f := files(t, root); len(f) != 1 {
-		t.Fatalf("files under root: %v, want just the blob", f)
+	sums, err := os.ReadFile(filepath.Join(root, "sha256", h[:2], h+".sums"))
+	if err != nil {
+		t.Fatalf("checksums file: %v", err)
+	}
+	want := `{"md5":"` + hexSum(md5.New(), p) + `","sha1":"` + hexSum(sha1.New(), p) + `","sha256":"` + h + `","sha512":"` + hexSum(sha512.New(), p) + `"}`
+	if string(sums) != want {
+		t.Fatalf("checksums file %s, want %s", sums, want)
+	}
+	if f := files(t, root); len(f) != 2 {
+		t.Fatalf("files under root: %v, want the blob and its checksums", f)
+	}
+}
+
+func hexSum(h hash.Hash, p []byte) string {
+	h.Write(p)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// TestChecksumsComputedAgain: a blob stored before checksums were kept, or
+// whose checksums file is damaged, gets them computed from its bytes, and
+// kept; a Put of the same content restores a missing file.
+func TestChecksumsComputedAgain(t *testing.T) {
+	ctx := t.Context()
+	root := t.TempDir()
+	s := newStore(t, root)
+	p := []byte("stored by an older version")
+	d, _, err := s.Put(ctx, bytes.NewReader(p), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := d[len("sha256:"):]
+	sumsFile := filepath.Join(root, "sha256", h[:2], h+".sums")
+	want := packages.Checksums{MD5: hexSum(md5.New(), p), SHA1: hexSum(sha1.New(), p), SHA256: h, SHA512: hexSum(sha512.New(), p)}
+	good, err := os.ReadFile(sumsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	damage := []struct {
+		name  string
+		apply func() error
+	}{
+		{"missing", func() error { return os.Remove(sumsFile) }},
+		{"empty", func() error { return os.WriteFile(sumsFile, nil, 0o600) }},
+		{"truncated", func() error { return os.WriteFile(sumsFile, good[:len(good)/2], 0o600) }},
+		{"another blob's", func() error {
+			return os.WriteFile(sumsFile, bytes.Replace(good, []byte(h), []byte(strings.Repeat("0", 64)), 1), 0o600)
+		}},
+		{"not hex", func() error {
+			return os.WriteFile(sumsFile, bytes.Replace(good, []byte(want.MD5), []byte(strings.Repeat("z", 32)), 1), 0o600)
+		}},
+	}
+	for _, c := range damage {
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.apply(); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Checksums(ctx, d)
+			if err != nil || got != want {
+				t.Fatalf("Checksums = %+v, %v; want %+v", got, err, want)
+			}
+			if b, err := os.ReadFile(sumsFile); err != nil || !bytes.Equal(b, good) {
+				t.Fatalf("checksums file after Checksums: %s, %v; want %s", b, err, good)
+			}
+		})
+	}
+
+	if err := os.Remove(sumsFile); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Put(ctx, bytes.NewReader(p), d); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(sumsFile); err != nil || !bytes.Equal(b, good) {
+		t.Fatalf("checksums file after a second Put: %s, %v; want %s", b, err, good)
+	}
+
+	// Deleting the blob deletes its checksums.
+	if err := s.Delete(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if f := files(t, root); len(f) != 0 {
+		t.Fatalf("files after Delete: %v", f)
 	}
 }
 
 // TestCrashLeavesTempFiles simulates a crash in the middle of a Put: a
-// partial temporary file is never visible, and a reopened Store removes it
-// once it is old enough to belong to no running Put.
+// partial temporary file is never visible, survives a restart so that
+// garbage collection can report it, and is removed by PurgeTemp once it is
+// old enough to belong to no running Put.
 func TestCrashLeavesTempFiles(t *testing.T) {
+	ctx := t.Context()
 	root := t.TempDir()
 	s := newStore(t, root)
-	partial := []byte("the first half of a blob")
-	oldTemp := filepath.Join(root, "tmp", "put-123")
-	newTemp := filepath.Join(root, "tmp", "put-456")
-	for _, f := range []string{oldTemp, newTemp} {
-		if err := os.WriteFile(f, partial, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	old := time.Now().Add(-2 * time.Hour)
-	if err := os.Chtimes(oldTemp, old, old); err != nil {
-		t.Fatal(err)
-	}
+	oldTemp := leaveTemp(t, root, 3000, 2*time.Hour)
+	newTemp := leaveTemp(t, root, 200, 0)
 	if m := walkAll(t, s); len(m) != 0 {
 		t.Fatalf("Walk = %v, want nothing", m)
 	}
-	if _, err := s.Stat(t.Context(), digestOf(partial)); !packages.IsNotFound(err) {
-		t.Fatalf("Stat of the partial content = %v", err)
-	}
 
-	newStore(t, root) // a restart
-	if _, err := os.Stat(oldTemp); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("old temporary file survived a restart: %v", err)
+	s = newStore(t, root) // a restart
+	for _, f := range []string{oldTemp, newTemp} {
+		if _, err := os.Stat(f); err != nil {
+			t.Fatalf("temporary file gone at restart, unreported: %v", err)
+		}
 	}
-	if _, err := os.Stat(newTemp); err != nil {
-		t.Fatalf("recent temporary file removed at restart: %v", err)
-	}
-
-	// PurgeUploads removes temporary files as old as the sessions it purges.
-	if _, err := s.PurgeUploads(t.Context(), time.Now().Add(time.Minute)); err != nil {
+	// Purging upload sessions leaves them alone.
+	if _, err := s.PurgeUploads(ctx, time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(newTemp); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("temporary file survived PurgeUploads: %v", err)
+
+	cutoff := time.Now().Add(-time.Hour)
+	cases := []struct {
+		name       string
+		dryRun     bool
+		want       packages.TempReport
+		oldRemains bool
+	}{
+		{"dry run", true, packages.TempReport{Stale: 1, StaleBytes: 3000, Fresh: 1, FreshBytes: 200}, true},
+		{"purge", false, packages.TempReport{Stale: 1, StaleBytes: 3000, Fresh: 1, FreshBytes: 200}, false},
+		{"again", false, packages.TempReport{Fresh: 1, FreshBytes: 200}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rep, err := s.PurgeTemp(ctx, cutoff, c.dryRun)
+			if err != nil || rep != c.want {
+				t.Fatalf("PurgeTemp = %+v, %v; want %+v", rep, err, c.want)
+			}
+			if _, err := os.Stat(oldTemp); (err == nil) != c.oldRemains {
+				t.Fatalf("old temporary file: %v, want present %v", err, c.oldRemains)
+			}
+			if _, err := os.Stat(newTemp); err != nil {
+				t.Fatalf("recent temporary file removed: %v", err)
+			}
+		})
 	}
 }
 

@@ -1,15 +1,13 @@
 package fileblob
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -29,7 +27,9 @@ const (
 	idBytes = 32
 	idLen   = 43
 
-	stateVersion = 1
+	// stateVersion 2 saves the four hash states; a state of version 1
+	// (sha256 alone) is not trusted, so the data file is hashed again.
+	stateVersion = 2
 )
 
 var errUploadClosed = errors.New("fileblob: upload closed")
@@ -59,10 +59,10 @@ func newID() string {
 
 // sessionState is what the state file holds.
 type sessionState struct {
-	Version   int       `json:"v"`
-	Size      int64     `json:"size"`
-	StartedAt time.Time `json:"started_at"`
-	SHA256    []byte    `json:"sha256"` // the marshalled hash state
+	Version   int              `json:"v"`
+	Size      int64            `json:"size"`
+	StartedAt time.Time        `json:"started_at"`
+	Hashes    digest.HashState `json:"hashes"` // the marshalled hash states
 	// Instance names the Store (the process) that saved the state. A
 	// state saved by another instance, as before a restart, is not
 	// trusted: the data file is hashed again.
@@ -77,12 +77,16 @@ type session struct {
 	instance string // the Store's instance
 	refs     int    // guarded by Store.mu
 
+	// appendMu serialises appends and commits, so that a chunk is
+	// appended whole or not at all. It is taken before mu.
+	appendMu sync.Mutex
+
 	mu      sync.Mutex
 	loaded  bool
 	done    bool // committed, cancelled or purged
 	dirty   bool // bytes written since the state file was saved
 	f       *os.File
-	h       hash.Hash
+	h       *digest.Hashes // of the first size bytes of the data file
 	size    int64
 	started time.Time
 }
@@ -156,18 +160,18 @@ func (s *Store) NewUpload(ctx context.Context) (packages.Upload, error) {
 			break
 		}
 		if !errors.Is(err, fs.ErrExist) || tries == 2 {
-			return nil, fmt.Errorf("fileblob: new upload: %w", err)
+			return nil, failed("new upload", err)
 		}
 	}
 	f, err := os.OpenFile(filepath.Join(dir, dataFileName), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("fileblob: new upload: %w", err)
+		return nil, failed("new upload", err)
 	}
 	e := s.acquire(id)
 	e.mu.Lock()
 	e.f = f
-	e.h = sha256.New()
+	e.h = digest.NewHashes()
 	e.started = time.Now()
 	e.loaded = true
 	err = e.saveState()
@@ -180,7 +184,7 @@ func (s *Store) NewUpload(ctx context.Context) (packages.Upload, error) {
 		e.done = true
 		e.mu.Unlock()
 		s.release(e)
-		return nil, fmt.Errorf("fileblob: new upload: %w", err)
+		return nil, failed("new upload", err)
 	}
 	e.mu.Unlock()
 	return &upload{s: s, e: e}, nil
@@ -225,10 +229,13 @@ func (e *session) load(ctx context.Context) error {
 		}
 		return fmt.Errorf("fileblob: resume upload: %w", err)
 	}
-	h := sha256.New()
 	st, err := readState(filepath.Join(e.dir, stateFileName))
-	ok := err == nil && st.Version == stateVersion && st.Size == fi.Size() && st.Instance == e.instance &&
-		h.(encoding.BinaryUnmarshaler).UnmarshalBinary(st.SHA256) == nil
+	var h *digest.Hashes
+	ok := err == nil && st.Version == stateVersion && st.Size == fi.Size() && st.Instance == e.instance
+	if ok {
+		h, err = digest.RestoreHashes(st.Hashes)
+		ok = err == nil
+	}
 	started := st.StartedAt
 	if err != nil || started.IsZero() {
 		started = fi.ModTime()
@@ -238,7 +245,7 @@ func (e *session) load(ctx context.Context) error {
 	}
 	size := st.Size
 	if !ok {
-		h.Reset()
+		h = digest.NewHashes()
 		size, err = hashFile(ctx, h, e.dataPath())
 		if err != nil {
 			return fmt.Errorf("fileblob: resume upload: %w", err)
@@ -262,7 +269,7 @@ func readState(path string) (sessionState, error) {
 	return st, err
 }
 
-func hashFile(ctx context.Context, h hash.Hash, path string) (int64, error) {
+func hashFile(ctx context.Context, h io.Writer, path string) (int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
@@ -274,11 +281,11 @@ func hashFile(ctx context.Context, h hash.Hash, path string) (int64, error) {
 // saveState atomically replaces the state file with the current state.
 // The data file must already be synced.
 func (e *session) saveState() error {
-	hs, err := e.h.(encoding.BinaryMarshaler).MarshalBinary()
+	hs, err := e.h.State()
 	if err != nil {
 		return err
 	}
-	b, err := json.Marshal(sessionState{Version: stateVersion, Size: e.size, StartedAt: e.started, SHA256: hs, Instance: e.instance})
+	b, err := json.Marshal(sessionState{Version: stateVersion, Size: e.size, StartedAt: e.started, Hashes: hs, Instance: e.instance})
 	if err != nil {
 		return err
 	}
@@ -334,8 +341,7 @@ func (e *session) lastWrite() (time.Time, error) {
 }
 
 // PurgeUploads removes the sessions whose data was last written before
-// before, and temporary files of Put calls as old. It returns how many
-// sessions it removed.
+// before. It returns how many it removed.
 func (s *Store) PurgeUploads(ctx context.Context, before time.Time) (int, error) {
 	entries, err := os.ReadDir(s.uploads)
 	if err != nil {
@@ -356,9 +362,6 @@ func (s *Store) PurgeUploads(ctx context.Context, before time.Time) (int, error)
 		if removed {
 			n++
 		}
-	}
-	if _, err := removeOlder(ctx, s.tmp, before); err != nil {
-		return n, fmt.Errorf("fileblob: purge uploads: %w", err)
 	}
 	return n, nil
 }
@@ -420,28 +423,62 @@ func (u *upload) check() error {
 	return nil
 }
 
-// Write appends p to the session.
+// Write appends p to the session, all of it or nothing.
 func (u *upload) Write(p []byte) (int, error) {
+	n, err := u.Append(context.Background(), bytes.NewReader(p))
+	return int(n), err
+}
+
+// Append appends all of r to the session, or nothing: the bytes go to the
+// end of the data file and into a copy of the hash, which replaces the
+// session's only once r is read to its end. On an error the data file is
+// cut back to where it was.
+func (u *upload) Append(ctx context.Context, r io.Reader) (int64, error) {
 	e := u.e
+	e.appendMu.Lock()
+	defer e.appendMu.Unlock()
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if err := u.check(); err != nil {
+		e.mu.Unlock()
 		return 0, err
 	}
+	base := e.size
 	f, err := e.file()
+	var h *digest.Hashes
+	if err == nil {
+		h, err = e.h.Clone()
+	}
+	e.mu.Unlock()
 	if err != nil {
-		return 0, fmt.Errorf("fileblob: upload write: %w", err)
+		return 0, fmt.Errorf("fileblob: upload append: %w", err)
 	}
-	n, err := f.Write(p)
-	if n > 0 {
-		e.h.Write(p[:n])
-		e.size += int64(n)
-		e.dirty = true
+
+	// Unlocked while the chunk streams in: Size, Close, Cancel and a purge
+	// need not wait for a slow client. A Cancel or a purge meanwhile ends
+	// the session, which the check below sees.
+	n, err := copyContext(ctx, io.MultiWriter(f, h), r)
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err == nil {
+		if err = u.check(); err == nil {
+			e.h, e.size, e.dirty = h, base+n, true
+			return n, nil
+		}
+	} else {
+		err = failed("upload append", err)
 	}
-	if err != nil {
-		return n, fmt.Errorf("fileblob: upload write: %w", err)
+	if e.done {
+		return 0, notFound("upload " + e.id)
 	}
-	return n, nil
+	// By path: the handle may have been closed meanwhile.
+	if terr := os.Truncate(e.dataPath(), base); terr != nil {
+		// The data file no longer matches the session's hash: end the
+		// session rather than let it grow from a broken chunk.
+		e.remove()
+		return 0, fmt.Errorf("%w (undoing the append failed, the session is removed: %v)", err, terr)
+	}
+	return 0, err
 }
 
 // end marks the handle closed and drops its reference. u.e.mu must be
@@ -460,6 +497,8 @@ func (u *upload) Commit(ctx context.Context, expected string) (string, int64, er
 		}
 	}
 	e := u.e
+	e.appendMu.Lock()
+	defer e.appendMu.Unlock()
 	e.mu.Lock()
 	if err := u.check(); err != nil {
 		e.mu.Unlock()
@@ -469,7 +508,7 @@ func (u *upload) Commit(ctx context.Context, expected string) (string, int64, er
 		e.mu.Unlock()
 		return "", 0, err
 	}
-	got, size := digest.FromHash(e.h), e.size
+	got, size, sums := e.h.Digest(), e.size, e.h.Checksums()
 	if expected != "" && got != expected {
 		if err := e.remove(); err != nil {
 			e.mu.Unlock()
@@ -484,12 +523,12 @@ func (u *upload) Commit(ctx context.Context, expected string) (string, int64, er
 	}
 	if err != nil {
 		e.mu.Unlock()
-		return "", 0, fmt.Errorf("fileblob: commit: %w", err)
+		return "", 0, failed("commit", err)
 	}
 	e.closeFile()
-	if err := u.s.place(e.dataPath(), got); err != nil {
+	if err := u.s.place(e.dataPath(), got, sums); err != nil {
 		e.mu.Unlock()
-		return "", 0, fmt.Errorf("fileblob: commit: %w", err)
+		return "", 0, failed("commit", err)
 	}
 	// The blob is stored; a session directory left by a failure here has
 	// no data file and is purged like any other.
@@ -530,9 +569,9 @@ func (u *upload) Close() error {
 	}
 	u.end()
 	if err != nil {
-		return fmt.Errorf("fileblob: close upload: %w", err)
+		return failed("close upload", err)
 	}
 	return nil
 }
 
-var _ io.Writer = (*upload)(nil)
+var _ packages.Upload = (*upload)(nil)

@@ -304,6 +304,8 @@ func errorStatus(err error) (int, string) {
 		return http.StatusBadRequest, msg
 	case packages.KindTooLarge:
 		return http.StatusRequestEntityTooLarge, msg
+	case packages.KindInsufficientStorage:
+		return http.StatusInsufficientStorage, packages.PublicMessage(err, packages.MsgInsufficientStorage)
 	}
 	return http.StatusInternalServerError, "Internal server error"
 }

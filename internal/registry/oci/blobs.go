@@ -419,7 +419,9 @@ func parseContentRange(s string) (start, end int64, ok bool) {
 }
 
 // appendChunk appends the request body to an upload, checking its
-// Content-Range against what the session holds.
+// Content-Range against what the session holds. A chunk is appended whole
+// or not at all: one that is refused, breaks off or does not fit leaves
+// the session as it was.
 func (h *handler) appendChunk(w http.ResponseWriter, r *http.Request, name Name, ref string, up packages.Upload) error {
 	size := up.Size()
 	want := int64(-1)
@@ -441,23 +443,59 @@ func (h *handler) appendChunk(w http.ResponseWriter, r *http.Request, name Name,
 	}
 	var rd io.Reader = bodyReader{r.Body}
 	if want >= 0 {
-		rd = io.LimitReader(rd, want)
+		rd = &chunkReader{r: rd, want: want}
 	}
 	if h.maxBlob > 0 {
-		rd = io.LimitReader(rd, h.maxBlob-size+1)
+		rd = &capReader{r: rd, left: h.maxBlob - size}
 	}
-	n, err := io.Copy(up, rd)
-	if err != nil {
+	if _, err := up.Append(r.Context(), rd); err != nil {
+		var ce *chunkSizeError
+		switch {
+		case errors.Is(err, errTooLarge):
+			return h.tooLarge()
+		case errors.As(err, &ce):
+			e := errorf(codeBlobUploadInvalid, "%s", ce.Error())
+			e.cause = err
+			return e
+		}
 		return copyError(err)
 	}
-	if h.maxBlob > 0 && up.Size() > h.maxBlob {
-		_ = up.Cancel(r.Context())
-		return h.tooLarge()
-	}
-	if want >= 0 && n != want {
-		return errorf(codeBlobUploadInvalid, "chunk shorter than its Content-Range: got %d of %d bytes", n, want)
-	}
 	return nil
+}
+
+// chunkSizeError says that a chunk's body is not as long as its
+// Content-Range.
+type chunkSizeError struct {
+	got, want int64
+}
+
+func (e *chunkSizeError) Error() string {
+	if e.got > e.want {
+		return fmt.Sprintf("chunk longer than its Content-Range of %d bytes", e.want)
+	}
+	return fmt.Sprintf("chunk shorter than its Content-Range: got %d of %d bytes", e.got, e.want)
+}
+
+// chunkReader reads a chunk that must be exactly want bytes long, failing
+// with a *chunkSizeError otherwise, so that the upload appends none of it.
+type chunkReader struct {
+	r         io.Reader
+	want, got int64
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if left := c.want - c.got + 1; int64(len(p)) > left {
+		p = p[:left] // one byte past the end tells a longer body
+	}
+	n, err := c.r.Read(p)
+	c.got += int64(n)
+	switch {
+	case c.got > c.want:
+		return n, &chunkSizeError{got: c.got, want: c.want}
+	case err == io.EOF && c.got < c.want:
+		return n, &chunkSizeError{got: c.got, want: c.want}
+	}
+	return n, err
 }
 
 func (h *handler) patchUpload(w http.ResponseWriter, r *http.Request, name Name, ref string) error {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 
 	"github.com/packhub/packhub/internal/packages"
@@ -125,6 +124,8 @@ func serviceError(err error, notFound, scope string) error {
 		e := errorf(codeSizeInvalid, "%s", orDefault(msg, "too large")).withStatus(http.StatusRequestEntityTooLarge)
 		e.cause = err
 		return e
+	case packages.KindInsufficientStorage:
+		return insufficientStorage(err)
 	}
 	return err
 }
@@ -155,6 +156,15 @@ func unknownName(c *caller, name Name, cause error) error {
 	return e
 }
 
+// insufficientStorage is the answer to a write that found the storage
+// full. The distribution spec has no code for it; UNKNOWN is what clients
+// print with the message.
+func insufficientStorage(err error) *regError {
+	e := errorf(codeUnknown, "%s", packages.PublicMessage(err, packages.MsgInsufficientStorage)).withStatus(http.StatusInsufficientStorage)
+	e.cause = err
+	return e
+}
+
 func orDefault(s, def string) string {
 	if s == "" {
 		return def
@@ -182,14 +192,19 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 			h.log.DebugContext(r.Context(), "request canceled", "method", r.Method, "path", r.URL.Path, "err", err)
 			return
 		}
-		h.log.ErrorContext(r.Context(), "registry request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		re = errorf(codeUnknown, "internal server error")
-	} else if re.cause != nil || re.status >= 500 {
-		lvl := slog.LevelDebug
-		if re.status >= 500 {
-			lvl = slog.LevelError
+		if packages.KindOf(err) == packages.KindInsufficientStorage {
+			// Blob store errors reach here as they are.
+			re = insufficientStorage(err)
+		} else {
+			re = errorf(codeUnknown, "internal server error")
+			re.cause = err
 		}
-		h.log.Log(r.Context(), lvl, "registry request refused", "method", r.Method, "path", r.URL.Path, "code", re.code, "err", err)
+	}
+	switch {
+	case re.status >= 500:
+		h.log.ErrorContext(r.Context(), "registry request failed", "method", r.Method, "path", r.URL.Path, "code", re.code, "err", err)
+	case re.cause != nil:
+		h.log.DebugContext(r.Context(), "registry request refused", "method", r.Method, "path", r.URL.Path, "code", re.code, "err", err)
 	}
 	hdr := w.Header()
 	for k, v := range re.header {

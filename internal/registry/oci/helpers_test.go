@@ -106,7 +106,7 @@ func (r *reg) req(method, path, token string, body io.Reader, hdr ...string) *re
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode >= 500 {
+	if res.StatusCode >= 500 && res.StatusCode != http.StatusInsufficientStorage {
 		r.t.Errorf("%s %s: status %d: %s", method, path, res.StatusCode, b)
 	}
 	return &resp{Response: res, body: b}

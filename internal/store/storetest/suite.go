@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -57,6 +58,7 @@ var cases = []struct {
 	{"Blobs", testBlobs},
 	{"UnreferencedBlobs", testUnreferencedBlobs},
 	{"PendingBlobs", testPendingBlobs},
+	{"BlobChecksums", testBlobChecksums},
 	{"Purgeable", testPurgeable},
 	{"Events", testEvents},
 	{"ListPackagesFilters", testListPackagesFilters},
@@ -1641,4 +1643,70 @@ func testPackageRevision(t *testing.T, s packages.Store) {
 	}))
 	changed("publish in a transaction")
 	eq(t, "other package's revision", rev(other), otherRev)
+}
+
+func testBlobChecksums(t *testing.T, s packages.Store) {
+	at := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
+	sums := func(c byte) packages.Checksums {
+		return packages.Checksums{MD5: strings.Repeat(string(c), 32), SHA1: strings.Repeat(string(c), 40),
+			SHA256: strings.Repeat(string(c), 64), SHA512: strings.Repeat(string(c), 128)}
+	}
+	// Recorded with its checksums.
+	ok(t, s.PutBlob(ctx(t), &packages.Blob{Digest: "sha256:with", Size: 1, CreatedAt: at, Checksums: sums('a')}))
+	got, err := s.GetBlob(ctx(t), "sha256:with")
+	ok(t, err)
+	eq(t, "blob with checksums", *got, packages.Blob{Digest: "sha256:with", Size: 1, CreatedAt: at, Checksums: sums('a')})
+	// Put again without them, or older: they stay.
+	ok(t, s.PutBlob(ctx(t), &packages.Blob{Digest: "sha256:with", Size: 1, CreatedAt: at.Add(time.Hour)}))
+	ok(t, s.PutBlob(ctx(t), &packages.Blob{Digest: "sha256:with", Size: 1, CreatedAt: at.Add(-time.Hour)}))
+	got, err = s.GetBlob(ctx(t), "sha256:with")
+	ok(t, err)
+	eq(t, "blob put again", *got, packages.Blob{Digest: "sha256:with", Size: 1, CreatedAt: at.Add(time.Hour), Checksums: sums('a')})
+
+	// Recorded without; they come later, by PutBlob or SetBlobChecksums.
+	for _, d := range []string{"sha256:c1", "sha256:c2", "sha256:c3", "sha256:c4"} {
+		ok(t, s.PutBlob(ctx(t), &packages.Blob{Digest: d, Size: 2, CreatedAt: at}))
+	}
+	got, err = s.GetBlob(ctx(t), "sha256:c1")
+	ok(t, err)
+	eq(t, "blob without checksums", got.Checksums, packages.Checksums{})
+	digests := func(bs []packages.Blob) []string {
+		out := []string{}
+		for _, b := range bs {
+			out = append(out, b.Digest)
+		}
+		return out
+	}
+	bs, err := s.BlobsWithoutChecksums(ctx(t), "", 0)
+	ok(t, err)
+	eq(t, "without checksums", digests(bs), []string{"sha256:c1", "sha256:c2", "sha256:c3", "sha256:c4"})
+	eq(t, "listed blob", bs[0], packages.Blob{Digest: "sha256:c1", Size: 2, CreatedAt: at})
+	bs, err = s.BlobsWithoutChecksums(ctx(t), "sha256:c1", 2)
+	ok(t, err)
+	eq(t, "without checksums, second page", digests(bs), []string{"sha256:c2", "sha256:c3"})
+
+	ok(t, s.SetBlobChecksums(ctx(t), "sha256:c1", sums('b')))
+	ok(t, s.PutBlob(ctx(t), &packages.Blob{Digest: "sha256:c3", Size: 2, CreatedAt: at, Checksums: sums('c')}))
+	got, err = s.GetBlob(ctx(t), "sha256:c1")
+	ok(t, err)
+	eq(t, "checksums set", *got, packages.Blob{Digest: "sha256:c1", Size: 2, CreatedAt: at, Checksums: sums('b')})
+	got, err = s.GetBlob(ctx(t), "sha256:c3")
+	ok(t, err)
+	eq(t, "checksums put", *got, packages.Blob{Digest: "sha256:c3", Size: 2, CreatedAt: at, Checksums: sums('c')})
+	bs, err = s.BlobsWithoutChecksums(ctx(t), "", 0)
+	ok(t, err)
+	eq(t, "still without checksums", digests(bs), []string{"sha256:c2", "sha256:c4"})
+
+	isNotFound(t, s.SetBlobChecksums(ctx(t), "sha256:none", sums('d')), "SetBlobChecksums of an unknown blob")
+	if err := s.SetBlobChecksums(ctx(t), "sha256:c2", packages.Checksums{MD5: sums('d').MD5}); err == nil {
+		t.Fatal("SetBlobChecksums with one of four succeeded")
+	}
+
+	// In a transaction, as a publish records them.
+	ok(t, s.WithTx(ctx(t), func(tx packages.Store) error {
+		return tx.SetBlobChecksums(ctx(t), "sha256:c2", sums('e'))
+	}))
+	got, err = s.GetBlob(ctx(t), "sha256:c2")
+	ok(t, err)
+	eq(t, "checksums set in a transaction", got.Checksums, sums('e'))
 }

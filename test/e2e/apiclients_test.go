@@ -20,7 +20,9 @@ func repoRoot(t *testing.T) string {
 }
 
 // TestOctokit lists and gets packages with @octokit/rest.
-func TestOctokit(t *testing.T) {
+func TestOctokit(t *testing.T) { eachDatabase(t, testOctokit) }
+
+func testOctokit(t *testing.T, db Database) {
 	node := requireTool(t, "node")
 	modules := filepath.Join(repoRoot(t), "test", "tools", "node_modules")
 	if !fileExists(filepath.Join(modules, "@octokit", "rest")) {
@@ -29,7 +31,7 @@ func TestOctokit(t *testing.T) {
 		}
 		t.Skip("@octokit/rest is not installed; run scripts/install-test-deps.sh")
 	}
-	f := newFixture(t)
+	f := newFixture(t, db)
 	// Node resolves packages from the script's directory upwards, so run a
 	// copy that sits next to the installed modules.
 	script := filepath.Join(repoRoot(t), "test", "tools", "octokit-packages.mjs")
@@ -92,9 +94,11 @@ func TestOctokit(t *testing.T) {
 
 // TestGHAPI lists and gets packages with `gh api`, which speaks only HTTPS
 // to an enterprise host.
-func TestGHAPI(t *testing.T) {
+func TestGHAPI(t *testing.T) { eachDatabase(t, testGHAPI) }
+
+func testGHAPI(t *testing.T, db Database) {
 	gh := requireTool(t, "gh")
-	f := newFixture(t, WithTLS())
+	f := newFixture(t, db, WithTLS())
 	run := func(path string) (string, error) {
 		cmd := exec.Command(gh, "api", path)
 		cmd.Env = append(os.Environ(),

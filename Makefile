@@ -12,16 +12,18 @@ build:
 run:
 	$(GO) run ./cmd/packhub serve
 
-# test installs what the tests drive (real clients, linters), checks the
-# code, then runs every test. Set PACKHUB_TEST_DATABASE_URL to a PostgreSQL
-# database to run the store and API suites on PostgreSQL too.
-test: test-deps lint
-	$(GO) test -count=1 -timeout 20m ./...
+# test checks the prerequisites, installs what the tests drive (real
+# clients, linters, PostgreSQL), checks the code, then runs every test
+# with the race detector, on SQLite and on PostgreSQL: the database named
+# by PACKHUB_TEST_DATABASE_URL, or else a throwaway cluster it starts and
+# removes. The steps run in order, also under make -j.
+test:
+	./scripts/install-test-deps.sh
+	./scripts/lint.sh
+	CGO_ENABLED=1 ./scripts/with-postgres.sh $(GO) test -race -count=1 -timeout 20m ./...
 
 test-deps:
 	./scripts/install-test-deps.sh
 
 lint:
-	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
-	$(GO) vet ./...
-	$$($(GO) env GOPATH)/bin/staticcheck ./...
+	./scripts/lint.sh

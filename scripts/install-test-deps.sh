@@ -1,27 +1,38 @@
 #!/usr/bin/env bash
 # Installs what the test suite drives: real package clients, the GitHub API
-# clients, the OCI conformance suite and the linters. Idempotent: whatever
-# is already present is kept.
+# clients, the OCI conformance suite, the linters, a C compiler for the race
+# detector, and the PostgreSQL server when no PACKHUB_TEST_DATABASE_URL
+# names one. Idempotent: whatever is already present is kept. Go, Node.js
+# with npm, git and make must be there already (scripts/check-prereqs.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+./scripts/check-prereqs.sh
 
 gobin="$(go env GOPATH)/bin"
 export PATH="$gobin:$PATH"
 
 apt_pkgs=()
 command -v gh >/dev/null || apt_pkgs+=(gh)
-command -v npm >/dev/null || apt_pkgs+=(npm)
 command -v skopeo >/dev/null || apt_pkgs+=(skopeo)
 command -v podman >/dev/null || apt_pkgs+=(podman)
 # The documentation's commands (TestDocs) use curl and openssl too.
 command -v curl >/dev/null || apt_pkgs+=(curl)
 command -v openssl >/dev/null || apt_pkgs+=(openssl)
+# The race detector needs cgo, so a C compiler and the C library headers.
+command -v "$(go env CC)" >/dev/null || apt_pkgs+=(gcc libc6-dev)
+# scripts/with-postgres.sh starts a throwaway cluster with the server's
+# programs, unless a database is given.
+if [ -z "${PACKHUB_TEST_DATABASE_URL:-}" ] && ! command -v initdb >/dev/null &&
+  ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  apt_pkgs+=(postgresql)
+fi
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}"
   else
-    echo "missing: ${apt_pkgs[*]} (install them with apt-get)" >&2
+    echo "missing: ${apt_pkgs[*]}; install them as root (apt-get install ${apt_pkgs[*]}) or run this as root" >&2
     exit 1
   fi
 fi

@@ -56,8 +56,10 @@ func octokit(t *testing.T, name string, args ...string) []byte {
 }
 
 // TestOctokit lists and gets packages with @octokit/rest.
-func TestOctokit(t *testing.T) {
-	f := newFixture(t)
+func TestOctokit(t *testing.T) { eachDatabase(t, testOctokit) }
+
+func testOctokit(t *testing.T, db Database) {
+	f := newFixture(t, db)
 	out := octokit(t, "packages.mjs", f.srv.URL, f.aliceToken, "alice", "container", f.container.Name)
 	var got struct {
 		Mine, Theirs []string
@@ -103,9 +105,11 @@ func TestOctokit(t *testing.T) {
 
 // TestGHAPI lists and gets packages with `gh api`, which speaks only HTTPS
 // to an enterprise host.
-func TestGHAPI(t *testing.T) {
+func TestGHAPI(t *testing.T) { eachDatabase(t, testGHAPI) }
+
+func testGHAPI(t *testing.T, db Database) {
 	gh := requireTool(t, "gh")
-	f := newFixture(t, WithTLS())
+	f := newFixture(t, db, WithTLS())
 	run := func(path string) (string, error) {
 		cmd := exec.Command(gh, "api", path)
 		cmd.Env = append(os.Environ(),
@@ -161,8 +165,10 @@ func TestGHAPI(t *testing.T) {
 // package-cleanup action for GitHub Packages does with the organization as
 // the owner. The organization's rules stay: a package admin who is not an
 // organization admin may not delete.
-func TestOctokitOrgThroughUsersPath(t *testing.T) {
-	f := newFixture(t)
+func TestOctokitOrgThroughUsersPath(t *testing.T) { eachDatabase(t, testOctokitOrgThroughUsersPath) }
+
+func testOctokitOrgThroughUsersPath(t *testing.T, db Database) {
+	f := newFixture(t, db)
 	f.srv.Admin("user", "create", "dave")
 	dave := f.srv.Token("dave", "read:packages,write:packages,delete:packages")
 	svc := f.srv.Service()

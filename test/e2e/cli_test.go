@@ -3,12 +3,14 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -39,8 +41,15 @@ func runPackhub(t *testing.T, env []string, args ...string) (stdout, stderr stri
 
 // TestAdminCLI checks the administration contract: flags before or after
 // positional arguments, the token alone on stdout, clear errors.
-func TestAdminCLI(t *testing.T) {
+func TestAdminCLI(t *testing.T) { eachDatabase(t, testAdminCLI) }
+
+func testAdminCLI(t *testing.T, db Database) {
 	dir := t.TempDir()
+	// A PostgreSQL database comes from the environment, under every row.
+	var dbEnv []string
+	if dsn := db.newDSN(t); dsn != "" {
+		dbEnv = []string{"PACKHUB_DATABASE=" + dsn}
+	}
 	tests := []struct {
 		name     string
 		env      []string
@@ -87,7 +96,7 @@ func TestAdminCLI(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			stdout, stderr, code := runPackhub(t, tt.env, tt.args...)
+			stdout, stderr, code := runPackhub(t, slices.Concat(dbEnv, tt.env), tt.args...)
 			if code != tt.wantCode {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.wantCode, stdout, stderr)
 			}
@@ -102,11 +111,21 @@ func TestAdminCLI(t *testing.T) {
 }
 
 // TestConfigFile starts the server from a JSON config file.
-func TestConfigFile(t *testing.T) {
+func TestConfigFile(t *testing.T) { eachDatabase(t, testConfigFile) }
+
+func testConfigFile(t *testing.T, db Database) {
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	cfg := filepath.Join(dir, "packhub.json")
-	if err := os.WriteFile(cfg, []byte(`{"addr": "`+addr+`", "data-dir": "`+dir+`", "base-url": "http://packages.example.test"}`), 0o600); err != nil {
+	settings := map[string]string{"addr": addr, "data-dir": dir, "base-url": "http://packages.example.test"}
+	if dsn := db.newDSN(t); dsn != "" {
+		settings["database"] = dsn
+	}
+	b, err := json.Marshal(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	bin, err := binary()
@@ -114,12 +133,17 @@ func TestConfigFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "serve", "--config", cfg)
-	var logs bytes.Buffer
+	var logs logBuffer
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("packhub serve did not shut down cleanly: %v\n%s", err, logs.String())
+		}
+	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/healthz")
@@ -141,8 +165,10 @@ func TestConfigFile(t *testing.T) {
 
 // TestGC checks `packhub gc`: a dry run lists and keeps, a real run
 // removes what was deleted past the restore window.
-func TestGC(t *testing.T) {
-	f := newFixture(t)
+func TestGC(t *testing.T) { eachDatabase(t, testGC) }
+
+func testGC(t *testing.T, db Database) {
+	f := newFixture(t, db)
 	svc := f.srv.Service()
 	ctx := context.Background()
 	alice, err := svc.Authenticate(ctx, f.aliceToken)
@@ -154,7 +180,7 @@ func TestGC(t *testing.T) {
 	}
 	gc := func(args ...string) string {
 		t.Helper()
-		stdout, stderr, code := runPackhub(t, nil, append([]string{"gc", "--data-dir", f.srv.DataDir}, args...)...)
+		stdout, stderr, code := runPackhub(t, nil, slices.Concat([]string{"gc"}, f.srv.StorageArgs(), args)...)
 		if code != 0 {
 			t.Fatalf("gc %v: exit %d\n%s", args, code, stderr)
 		}
@@ -179,8 +205,10 @@ func TestGC(t *testing.T) {
 
 // TestOversizedHeaders: headers past the limit get a JSON error with 431,
 // never a panic or a dropped connection.
-func TestOversizedHeaders(t *testing.T) {
-	s := StartServer(t)
+func TestOversizedHeaders(t *testing.T) { eachDatabase(t, testOversizedHeaders) }
+
+func testOversizedHeaders(t *testing.T, db Database) {
+	s := StartServer(t, db)
 	for _, size := range []int{40 << 10, 900 << 10} {
 		req, err := http.NewRequest("GET", s.URL+"/api/v3/user/packages?package_type=npm", nil)
 		if err != nil {

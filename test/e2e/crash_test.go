@@ -21,8 +21,10 @@ import (
 // temporary area. `packhub gc --dry-run` reports it and removes nothing;
 // `packhub gc` removes it once it is older than the grace period, and not
 // before.
-func TestGCAfterKilledUpload(t *testing.T) {
-	s := StartServer(t)
+func TestGCAfterKilledUpload(t *testing.T) { eachDatabase(t, testGCAfterKilledUpload) }
+
+func testGCAfterKilledUpload(t *testing.T, db Database) {
+	s := StartServer(t, db)
 	s.Admin("user", "create", "alice")
 	tok := s.Token("alice", "read:packages,write:packages")
 
@@ -46,10 +48,7 @@ func TestGCAfterKilledUpload(t *testing.T) {
 	tmp := filepath.Join(s.DataDir, "blobs", "tmp")
 	partial := waitForFile(t, tmp, 1<<20)
 
-	if err := s.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	_ = s.cmd.Wait()
+	s.Kill()
 	pw.CloseWithError(io.ErrUnexpectedEOF)
 	fi, err := os.Stat(partial)
 	if err != nil {
@@ -59,7 +58,7 @@ func TestGCAfterKilledUpload(t *testing.T) {
 
 	gc := func(args ...string) string {
 		t.Helper()
-		stdout, stderr, code := runPackhub(t, nil, append([]string{"gc", "--data-dir", s.DataDir}, args...)...)
+		stdout, stderr, code := runPackhub(t, nil, append(append([]string{"gc"}, s.StorageArgs()...), args...)...)
 		if code != 0 {
 			t.Fatalf("gc %v: exit %d\n%s", args, code, stderr)
 		}
@@ -117,10 +116,12 @@ func waitForFile(t *testing.T, dir string, size int64) string {
 // TestPushToFullDisk: oras pushing to a server whose blob store is full
 // is told the registry is out of space, and a push that fits succeeds
 // after the failed one freed its room.
-func TestPushToFullDisk(t *testing.T) {
+func TestPushToFullDisk(t *testing.T) { eachDatabase(t, testPushToFullDisk) }
+
+func testPushToFullDisk(t *testing.T, db Database) {
 	oras := requireTool(t, "oras")
 	disk := testenv.SmallDisk(t, 4<<20)
-	s := StartServer(t, WithArgs("--blob-store", "file://"+disk))
+	s := StartServer(t, db, WithArgs("--blob-store", "file://"+disk))
 	s.Admin("user", "create", "alice")
 	tok := s.Token("alice", "read:packages,write:packages")
 	c := newOCIClients(t)

@@ -26,9 +26,9 @@ type fixture struct {
 	digests    []string // container versions, oldest first
 }
 
-func newFixture(t *testing.T, opts ...ServerOption) *fixture {
+func newFixture(t *testing.T, db Database, opts ...ServerOption) *fixture {
 	t.Helper()
-	srv := StartServer(t, opts...)
+	srv := StartServer(t, db, opts...)
 	srv.Admin("user", "create", "alice")
 	srv.Admin("user", "create", "bob")
 	srv.Admin("org", "create", "acme", "--admin", "alice")
@@ -97,8 +97,10 @@ func wantStatus(t *testing.T, what string, resp *github.Response, err error, wan
 }
 
 // TestGoGitHubUserPackages drives every UsersService package method.
-func TestGoGitHubUserPackages(t *testing.T) {
-	f := newFixture(t)
+func TestGoGitHubUserPackages(t *testing.T) { eachDatabase(t, testGoGitHubUserPackages) }
+
+func testGoGitHubUserPackages(t *testing.T, db Database) {
+	f := newFixture(t, db)
 	gh := f.github(t, f.aliceToken)
 	ctx := context.Background()
 	name := f.container.Name
@@ -214,8 +216,10 @@ func TestGoGitHubUserPackages(t *testing.T) {
 }
 
 // TestGoGitHubOrgPackages drives every OrganizationsService package method.
-func TestGoGitHubOrgPackages(t *testing.T) {
-	f := newFixture(t)
+func TestGoGitHubOrgPackages(t *testing.T) { eachDatabase(t, testGoGitHubOrgPackages) }
+
+func testGoGitHubOrgPackages(t *testing.T, db Database) {
+	f := newFixture(t, db)
 	admin := f.github(t, f.aliceToken)
 	member := f.github(t, f.bobToken)
 	ctx := context.Background()

@@ -25,16 +25,23 @@ import (
 	"github.com/packhub/packhub/internal/blob/fileblob"
 	"github.com/packhub/packhub/internal/packages"
 	"github.com/packhub/packhub/internal/store"
+	"github.com/packhub/packhub/internal/store/storetest"
 )
 
-// binary builds the packhub binary once per test run.
+// binary builds the packhub binary once per test run, with the race
+// detector when the tests run with it: a race it reports makes the
+// process exit with a failure (see Server.stop).
 var binary = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "packhub-e2e-bin")
 	if err != nil {
 		return "", err
 	}
 	bin := filepath.Join(dir, "packhub")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/packhub/packhub/cmd/packhub")
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, "github.com/packhub/packhub/cmd/packhub")...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}
@@ -64,16 +71,71 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
+// Database is the kind of database a server under test keeps its metadata
+// in.
+type Database string
+
+const (
+	// SQLite is the embedded default: a file in the data directory.
+	SQLite Database = "sqlite"
+	// Postgres is a fresh schema in the PostgreSQL database named by
+	// PACKHUB_TEST_DATABASE_URL.
+	Postgres Database = "postgres"
+)
+
+// eachDatabase runs fn as one subtest per database, named after it. Every
+// e2e test runs through it, so each runs the binary on SQLite and on
+// PostgreSQL. Without PACKHUB_TEST_DATABASE_URL the PostgreSQL subtest is
+// skipped, or fails when CI is set, as the store suites are.
+func eachDatabase(t *testing.T, fn func(t *testing.T, db Database)) {
+	t.Helper()
+	for _, db := range []Database{SQLite, Postgres} {
+		t.Run(string(db), func(t *testing.T) { fn(t, db) })
+	}
+}
+
+// newDSN returns the --database value of a fresh, empty database of this
+// kind: "" for SQLite (the data directory's own file) or the URL of a new
+// PostgreSQL schema, dropped when the test ends.
+func (db Database) newDSN(t *testing.T) string {
+	t.Helper()
+	if db == Postgres {
+		return storetest.PostgresDSN(t)
+	}
+	return ""
+}
+
+// logBuffer collects a process's output. It may be read while the process
+// still writes to it.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // Server is a running packhub serve process.
 type Server struct {
 	t       *testing.T
 	Bin     string
 	DataDir string
+	DSN     string // --database: "" for the SQLite file in DataDir
+	killed  bool   // Kill ended it
 	Addr    string
 	URL     string // base URL, no trailing slash
 	CertPEM string // path of the CA/cert file when serving HTTPS
 	cmd     *exec.Cmd
-	logs    *bytes.Buffer
+	logs    *logBuffer
 }
 
 // ServerOption adjusts how a server is started.
@@ -105,9 +167,9 @@ func freeAddr(t *testing.T) string {
 }
 
 // StartServer starts packhub serve on a free loopback port with a fresh
-// data directory and waits for /healthz. It stops the server when the test
-// ends.
-func StartServer(t *testing.T, opts ...ServerOption) *Server {
+// data directory and a fresh database of the given kind, and waits for
+// /healthz. It stops the server when the test ends.
+func StartServer(t *testing.T, db Database, opts ...ServerOption) *Server {
 	t.Helper()
 	bin, err := binary()
 	if err != nil {
@@ -117,8 +179,8 @@ func StartServer(t *testing.T, opts ...ServerOption) *Server {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s := &Server{t: t, Bin: bin, DataDir: t.TempDir(), Addr: freeAddr(t), logs: &bytes.Buffer{}}
-	args := []string{"serve", "--addr", s.Addr, "--data-dir", s.DataDir, "--purge-interval", "0"}
+	s := &Server{t: t, Bin: bin, DataDir: t.TempDir(), DSN: db.newDSN(t), Addr: freeAddr(t), logs: &logBuffer{}}
+	args := append([]string{"serve", "--addr", s.Addr, "--purge-interval", "0"}, s.StorageArgs()...)
 	scheme := "http"
 	if cfg.tls {
 		cert, key := selfSignedCert(t, t.TempDir())
@@ -137,21 +199,44 @@ func StartServer(t *testing.T, opts ...ServerOption) *Server {
 	}
 	t.Cleanup(s.stop)
 	s.waitReady()
+	if s.DSN != "" && fileExists(store.DefaultDSN(s.DataDir)) {
+		t.Fatalf("packhub serve --database %s also made a SQLite database in its data directory", db)
+	}
 	return s
 }
 
+// Kill kills the server at once (SIGKILL), as a crash would, and waits
+// for it to be gone; the test's cleanup then has nothing to stop.
+func (s *Server) Kill() {
+	s.t.Helper()
+	if err := s.cmd.Process.Kill(); err != nil {
+		s.t.Fatal(err)
+	}
+	_ = s.cmd.Wait()
+	s.killed = true
+}
+
 func (s *Server) stop() {
-	if s.cmd.Process == nil {
+	if s.cmd.Process == nil || s.killed {
+		if s.killed && s.t.Failed() {
+			s.t.Logf("packhub logs:\n%s", tail(s.logs.String(), 8000))
+		}
 		return
 	}
 	_ = s.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
 	select {
-	case <-done:
+	case err := <-done:
+		// An interrupted server shuts down cleanly and exits 0; a data
+		// race or a failed shutdown makes it exit otherwise.
+		if err != nil {
+			s.t.Errorf("packhub serve did not shut down cleanly: %v", err)
+		}
 	case <-time.After(10 * time.Second):
 		_ = s.cmd.Process.Kill()
 		<-done
+		s.t.Errorf("packhub serve did not stop within 10s of an interrupt")
 	}
 	if s.t.Failed() {
 		s.t.Logf("packhub logs:\n%s", tail(s.logs.String(), 8000))
@@ -201,11 +286,21 @@ func (s *Server) waitReady() {
 	s.t.Fatalf("packhub did not become ready:\n%s", s.logs.String())
 }
 
-// Admin runs a packhub admin command on the server's data directory while
-// it runs, and returns its standard output.
+// StorageArgs returns the storage flags of the server's data directory and
+// database, for other packhub commands to work on them.
+func (s *Server) StorageArgs() []string {
+	args := []string{"--data-dir", s.DataDir}
+	if s.DSN != "" {
+		args = append(args, "--database", s.DSN)
+	}
+	return args
+}
+
+// Admin runs a packhub admin command on the server's storage while it
+// runs, and returns its standard output.
 func (s *Server) Admin(args ...string) string {
 	s.t.Helper()
-	cmd := exec.Command(s.Bin, append(append([]string{"admin"}, args...), "--data-dir", s.DataDir)...)
+	cmd := exec.Command(s.Bin, append(append([]string{"admin"}, args...), s.StorageArgs()...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -225,7 +320,11 @@ func (s *Server) Token(user, scopes string) string {
 func (s *Server) Service() *packages.Service {
 	s.t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(s.DataDir, "packhub.db"))
+	dsn := s.DSN
+	if dsn == "" {
+		dsn = store.DefaultDSN(s.DataDir)
+	}
+	st, err := store.Open(ctx, dsn)
 	if err != nil {
 		s.t.Fatalf("open store: %v", err)
 	}

@@ -134,9 +134,11 @@ func restCall(t *testing.T, s *Server, method, path, token string) []byte {
 // TestNpm drives the real npm CLI against packhub serve: publish, install,
 // dist-tags, deprecate, unpublish, view, search, whoami, anonymous installs,
 // and a delete and restore through the REST API.
-func TestNpm(t *testing.T) {
+func TestNpm(t *testing.T) { eachDatabase(t, testNpm) }
+
+func testNpm(t *testing.T, db Database) {
 	bin := requireTool(t, "npm")
-	s := StartServer(t)
+	s := StartServer(t, db)
 	s.Admin("user", "create", "octo")
 	s.Admin("repo", "create", "octo/open", "--visibility", "public")
 	tok := s.Token("octo", "read:packages,write:packages,delete:packages")

@@ -13,9 +13,11 @@ import (
 // TestOCIGoGitHub pushes a nested image with crane, then drives the REST API
 // with go-github: list the package, its versions with tags, delete one,
 // restore it, and pull it again.
-func TestOCIGoGitHub(t *testing.T) {
+func TestOCIGoGitHub(t *testing.T) { eachDatabase(t, testOCIGoGitHub) }
+
+func testOCIGoGitHub(t *testing.T, db Database) {
 	crane := requireTool(t, "crane")
-	s := StartServer(t)
+	s := StartServer(t, db)
 	s.Admin("user", "create", "alice")
 	tok := s.Token("alice", "read:packages,write:packages,delete:packages")
 	host := hostOf(s.URL)

@@ -15,8 +15,12 @@ import (
 // index over them with crane, deletes the index through the REST API
 // (its children stay), and pulls a public image anonymously.
 func TestOCIMultiArchIndexAndPublicPull(t *testing.T) {
+	eachDatabase(t, testOCIMultiArchIndexAndPublicPull)
+}
+
+func testOCIMultiArchIndexAndPublicPull(t *testing.T, db Database) {
 	crane := requireTool(t, "crane")
-	s := StartServer(t)
+	s := StartServer(t, db)
 	s.Admin("user", "create", "alice")
 	s.Admin("user", "create", "bob")
 	tok := s.Token("alice", "read:packages,write:packages,delete:packages")

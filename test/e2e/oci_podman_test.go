@@ -9,9 +9,11 @@ import (
 
 // TestOCIPodman builds an image FROM scratch with podman, pushes it in
 // Docker schema 2 and OCI formats, and pulls it back.
-func TestOCIPodman(t *testing.T) {
+func TestOCIPodman(t *testing.T) { eachDatabase(t, testOCIPodman) }
+
+func testOCIPodman(t *testing.T, db Database) {
 	podman := requireTool(t, "podman")
-	s := StartServer(t)
+	s := StartServer(t, db)
 	s.Admin("user", "create", "alice")
 	tok := s.Token("alice", "read:packages,write:packages")
 	host := hostOf(s.URL)

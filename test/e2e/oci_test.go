@@ -105,11 +105,13 @@ func restJSON(t *testing.T, s *Server, method, path, token string, out any) int 
 
 // TestOCIClients pushes and pulls with crane, oras, skopeo and regctl
 // against the container registry of a real server.
-func TestOCIClients(t *testing.T) {
+func TestOCIClients(t *testing.T) { eachDatabase(t, testOCIClients) }
+
+func testOCIClients(t *testing.T, db Database) {
 	crane := requireTool(t, "crane")
 	oras := requireTool(t, "oras")
 	skopeo := requireTool(t, "skopeo")
-	s := StartServer(t)
+	s := StartServer(t, db)
 	s.Admin("user", "create", "alice")
 	s.Admin("user", "create", "bob")
 	tok := s.Token("alice", "read:packages,write:packages,delete:packages")
@@ -196,9 +198,11 @@ func TestOCIClients(t *testing.T) {
 
 // TestOCIRestDeleteRestore deletes and restores a container version and
 // package through the REST API and watches the registry follow.
-func TestOCIRestDeleteRestore(t *testing.T) {
+func TestOCIRestDeleteRestore(t *testing.T) { eachDatabase(t, testOCIRestDeleteRestore) }
+
+func testOCIRestDeleteRestore(t *testing.T, db Database) {
 	crane := requireTool(t, "crane")
-	s := StartServer(t)
+	s := StartServer(t, db)
 	s.Admin("user", "create", "alice")
 	tok := s.Token("alice", "read:packages,write:packages,delete:packages")
 	host := hostOf(s.URL)
@@ -255,11 +259,13 @@ func TestOCIRestDeleteRestore(t *testing.T) {
 }
 
 // TestOCIDockerListener pushes OWNER/REPO/IMAGE to the docker listener.
-func TestOCIDockerListener(t *testing.T) {
+func TestOCIDockerListener(t *testing.T) { eachDatabase(t, testOCIDockerListener) }
+
+func testOCIDockerListener(t *testing.T, db Database) {
 	crane := requireTool(t, "crane")
 	skopeo := requireTool(t, "skopeo")
 	dockerAddr := freeAddr(t)
-	s := StartServer(t, WithArgs("--docker-addr", dockerAddr))
+	s := StartServer(t, db, WithArgs("--docker-addr", dockerAddr))
 	s.Admin("user", "create", "alice")
 	s.Admin("repo", "create", "alice/project", "--visibility", "private")
 	tok := s.Token("alice", "read:packages,write:packages,delete:packages,repo")
@@ -321,10 +327,12 @@ func TestOCIDockerListener(t *testing.T) {
 // shows no package in the REST API; the first manifest makes the package,
 // whose blobs include the ones pushed before. Anonymous clients are asked
 // to sign in alike for a private image and a missing one.
-func TestOCIBlobsBeforeManifest(t *testing.T) {
+func TestOCIBlobsBeforeManifest(t *testing.T) { eachDatabase(t, testOCIBlobsBeforeManifest) }
+
+func testOCIBlobsBeforeManifest(t *testing.T, db Database) {
 	oras := requireTool(t, "oras")
 	crane := requireTool(t, "crane")
-	s := StartServer(t)
+	s := StartServer(t, db)
 	s.Admin("user", "create", "alice")
 	tok := s.Token("alice", "read:packages,write:packages,delete:packages")
 	host := hostOf(s.URL)

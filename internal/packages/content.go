@@ -2,6 +2,7 @@ package packages
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 )
@@ -25,7 +26,7 @@ func (c *FileContent) Close() error { return c.Reader.Close() }
 type OpenFileRequest struct {
 	Package PackageRef
 	Version string // normalised by the type's spec
-	Name    string
+	Name    string // "": the version's first file
 	// CountDownload counts a download of the version (a whole GET; not a
 	// HEAD or a range request).
 	CountDownload bool
@@ -48,8 +49,17 @@ func (s *Service) OpenFile(ctx context.Context, a *Actor, req OpenFileRequest) (
 	if err != nil {
 		return nil, notFoundAs(err, ErrVersionNotFound)
 	}
-	f, err := s.store.GetFile(ctx, v.ID, req.Name)
-	if err != nil {
+	var f *File
+	if req.Name == "" {
+		fs, err := s.store.ListFiles(ctx, v.ID)
+		if err != nil {
+			return nil, fmt.Errorf("list files: %w", err)
+		}
+		if len(fs) == 0 {
+			return nil, ErrFileNotFound
+		}
+		f = &fs[0]
+	} else if f, err = s.store.GetFile(ctx, v.ID, req.Name); err != nil {
 		return nil, notFoundAs(err, ErrFileNotFound)
 	}
 	pi, vi, err := s.versionView(ctx, owner, pkg, v)
@@ -117,4 +127,22 @@ func (s *Service) FileChecksums(ctx context.Context, a *Actor, req OpenFileReque
 		return nil, Checksums{}, fmt.Errorf("checksums of %s: %w", c.File.Digest, err)
 	}
 	return c.File, sums, nil
+}
+
+// errFileNotAuthorised is the error of opening a File the service did not
+// hand out to a caller it authorised: a front's bug, never the client's.
+var errFileNotAuthorised = errors.New("open file: not a file the service authorised the caller to read")
+
+// OpenFileBlob opens the bytes of f, a file the service returned to a
+// caller it authorised to read it (RegistryManifest, VersionFile); any
+// other File is refused.
+func (s *Service) OpenFileBlob(ctx context.Context, f *File) (BlobReader, error) {
+	if f == nil || !f.readable {
+		return nil, errFileNotAuthorised
+	}
+	rd, err := s.blobs.Open(ctx, f.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("open blob %s of file %s: %w", f.Digest, f.Name, err)
+	}
+	return rd, nil
 }

@@ -237,7 +237,12 @@ func (s *Service) VersionFile(ctx context.Context, a *Actor, ref PackageRef, ver
 	if err != nil {
 		return nil, notFoundAs(err, ErrVersionNotFound)
 	}
-	return s.File(ctx, v.ID, name)
+	f, err := s.File(ctx, v.ID, name)
+	if err != nil {
+		return nil, err
+	}
+	f.readable = true
+	return f, nil
 }
 
 // writablePackage returns the active package ref names, which the caller

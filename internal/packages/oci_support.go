@@ -67,8 +67,14 @@ func (s *Service) AddBlob(ctx context.Context, t *PushTarget, digest string, siz
 
 // LinkBlob links a blob the registry holds to t (OCI: a blob mounted from
 // another repository the caller reads). A blob the registry no longer
-// holds is KindInvalid with a BlobUnknownError.
+// holds (its record or its bytes) is KindInvalid with a BlobUnknownError.
 func (s *Service) LinkBlob(ctx context.Context, t *PushTarget, digest string) error {
+	if _, err := s.blobs.Stat(ctx, digest); err != nil {
+		if IsNotFound(err) {
+			return Wrap(KindInvalid, "blob unknown to registry: "+digest, &BlobUnknownError{Digest: digest})
+		}
+		return fmt.Errorf("stat blob %s: %w", digest, err)
+	}
 	return s.store.WithTx(ctx, func(tx Store) error {
 		return s.linkHeldBlob(ctx, tx, digest, func() error { return s.link(ctx, tx, t, digest) })
 	})

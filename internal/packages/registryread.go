@@ -122,6 +122,7 @@ func (s *Service) RegistryManifest(ctx context.Context, a *Actor, ref PackageRef
 		if err != nil {
 			return nil, nil, nil, err
 		}
+		f.readable = true
 		return pi, &vi.Version, f, nil
 	}
 	owner, pkg, err := s.resolve(ctx, st, a, ref, Active, OpRead, ViaRegistry)
@@ -143,7 +144,9 @@ func (s *Service) RegistryManifest(ctx context.Context, a *Actor, ref PackageRef
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return pi, v, row.File, nil
+	f := *row.File
+	f.readable = true
+	return pi, v, &f, nil
 }
 
 // RegistryBlob returns the package a registry read of a blob names, if

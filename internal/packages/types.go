@@ -193,6 +193,10 @@ type File struct {
 	Size      int64
 	MediaType string
 	CreatedAt time.Time
+
+	// readable is set on a File the service returns to a caller it has
+	// authorised to read it; only such a File opens (OpenFileBlob).
+	readable bool
 }
 
 // Tag points a name at a version of a package: container tags, npm dist-tags.

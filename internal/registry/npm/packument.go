@@ -9,16 +9,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/packhub/packhub/internal/packages"
+	"github.com/packhub/packhub/internal/registry/blobhttp"
 )
 
 // Media types of packuments.
@@ -424,46 +422,21 @@ func (h *handler) tarball(w http.ResponseWriter, r *http.Request, a *packages.Ac
 		return errNotFound
 	}
 	ctx := r.Context()
-	pi, v, err := h.svc.GetVersionByName(ctx, a, n.ref(), ver, packages.ViaRegistry)
+	req := packages.OpenFileRequest{Package: n.ref(), Version: ver, Name: file,
+		CountDownload: r.Method == http.MethodGet && r.Header.Get("Range") == ""}
+	c, err := h.svc.OpenFile(ctx, a, req)
+	if errors.Is(err, packages.ErrFileNotFound) {
+		// A tarball published under another file name: the version's own.
+		req.Name = ""
+		c, err = h.svc.OpenFile(ctx, a, req)
+	}
 	if err != nil {
 		return err
 	}
-	f, err := h.svc.File(ctx, v.ID, file)
-	if packages.IsNotFound(err) {
-		f, err = h.firstFile(ctx, v.ID)
-	}
-	if err != nil {
-		return err
-	}
-	br, err := h.svc.Blobs().Open(ctx, f.Digest)
-	if err != nil {
-		if packages.IsNotFound(err) {
-			return fmt.Errorf("blob %s of %s@%s is missing: %w", f.Digest, n, ver, err)
-		}
-		return err
-	}
-	defer br.Close()
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("ETag", `"`+f.Digest+`"`)
+	defer c.Close()
 	w.Header().Set("Cache-Control", "private, max-age=300")
-	if r.Method == http.MethodGet && r.Header.Get("Range") == "" {
-		if err := h.svc.RecordDownload(ctx, pi.ID, v.ID); err != nil {
-			h.log.WarnContext(ctx, "count download", "package", n.String(), "version", ver, "err", err)
-		}
-	}
-	http.ServeContent(w, r, "", v.CreatedAt, sendable(br))
+	blobhttp.Serve(w, r, blobhttp.Blob{Reader: c.Reader, ETag: `"` + c.File.Digest + `"`, ModTime: c.Version.CreatedAt})
 	return nil
-}
-
-func (h *handler) firstFile(ctx context.Context, versionID int64) (*packages.File, error) {
-	fs, err := h.svc.Files(ctx, versionID)
-	if err != nil {
-		return nil, err
-	}
-	if len(fs) == 0 {
-		return nil, packages.Errorf(packages.KindNotFound, "File not found.")
-	}
-	return &fs[0], nil
 }
 
 // listDistTags serves a package's dist-tags.
@@ -674,12 +647,3 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// sendable returns what http.ServeContent should read a blob from: the
-// blob's own file when the blob store offers it, so that the kernel sends
-// it (sendfile), else the reader itself.
-func sendable(rd packages.BlobReader) io.ReadSeeker {
-	if f, ok := rd.(interface{ File() *os.File }); ok {
-		return f.File()
-	}
-	return rd
-}

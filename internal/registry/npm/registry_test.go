@@ -157,6 +157,10 @@ func TestPublishAndRead(t *testing.T) {
 		if r.status != 200 || !bytes.Equal(r.body, tgz1) {
 			t.Fatalf("tarball: %d, %d bytes", r.status, len(r.body))
 		}
+		// Downloads are counted in memory and written in batches.
+		if err := env.Service.FlushDownloads(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		_, v, err := env.Service.GetVersionByName(context.Background(), env.Actor(tok), packages.PackageRef{Owner: "octo", Type: packages.TypeNpm, Name: "hello"}, "1.0.0", packages.ViaRegistry)
 		if err != nil || v.DownloadCount != 1 {
 			t.Fatalf("download count: %+v %v", v, err)

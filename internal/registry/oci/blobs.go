@@ -9,12 +9,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/packhub/packhub/internal/packages"
+	"github.com/packhub/packhub/internal/registry/blobhttp"
 )
 
 // readPackage returns the package a name refers to, for reading.
@@ -82,25 +81,24 @@ func (h *handler) getBlob(w http.ResponseWriter, r *http.Request, name Name, d s
 		return err
 	}
 	ctx := r.Context()
-	linked, err := h.readBlob(ctx, c, name, d)
-	if err != nil {
-		return err
-	}
-	if !linked {
+	pi, rd, err := h.svc.OpenRegistryBlob(ctx, c.actor, name.Ref, name.Repository, d)
+	if errors.Is(err, packages.ErrBlobNotFound) {
+		if pi != nil && !h.inRepository(ctx, pi, name) {
+			return unknownName(c, name, nil)
+		}
 		return errorf(codeBlobUnknown, "blob unknown to registry")
 	}
-	rd, err := h.svc.Blobs().Open(ctx, d)
 	if err != nil {
-		return serviceError(err, codeBlobUnknown, "")
+		return readError(c, name, err, codeNameUnknown)
 	}
 	defer rd.Close()
-	hdr := w.Header()
-	hdr.Set("Docker-Content-Digest", d)
-	hdr.Set("Content-Type", "application/octet-stream")
-	hdr.Set("ETag", `"`+d+`"`)
-	// ServeContent answers ranges (206, 416), conditional requests and
-	// HEAD, streaming from the blob store.
-	http.ServeContent(w, r, "", time.Time{}, sendable(rd))
+	if pi != nil && !h.inRepository(ctx, pi, name) {
+		return unknownName(c, name, nil)
+	}
+	w.Header().Set("Docker-Content-Digest", d)
+	// Ranges (206, 416), conditional requests and HEAD, streamed from the
+	// blob store.
+	blobhttp.Serve(w, r, blobhttp.Blob{Reader: rd, ETag: `"` + d + `"`})
 	return nil
 }
 
@@ -245,7 +243,7 @@ func (h *handler) startUpload(w http.ResponseWriter, r *http.Request, name Name)
 	if d := q.Get("digest"); d != "" {
 		return h.monolithic(w, r, name, t, d)
 	}
-	up, err := h.svc.Blobs().NewUpload(ctx)
+	up, err := h.svc.NewUpload(ctx, t)
 	if err != nil {
 		return err
 	}
@@ -270,12 +268,6 @@ func (h *handler) mount(ctx context.Context, c *caller, t *packages.PushTarget, 
 	}
 	if linked, err := h.readBlob(ctx, c, src, d); err != nil || !linked {
 		return false, nil
-	}
-	if _, err := h.svc.Blobs().Stat(ctx, d); err != nil {
-		if packages.IsNotFound(err) {
-			return false, nil
-		}
-		return false, err
 	}
 	if err := h.svc.LinkBlob(ctx, t, d); err != nil {
 		var unknown *packages.BlobUnknownError
@@ -324,14 +316,14 @@ func (h *handler) monolithic(w http.ResponseWriter, r *http.Request, name Name, 
 	if h.maxBlob > 0 {
 		rd = &capReader{r: rd, left: h.maxBlob}
 	}
-	got, size, err := h.svc.Blobs().Put(r.Context(), rd, d)
+	got, _, err := h.svc.PutBlob(r.Context(), t, rd, d)
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
 			return h.tooLarge()
 		}
 		return commitErr(err)
 	}
-	return h.blobCreated(w, r, name, t, got, size)
+	return h.blobLocated(w, name, got)
 }
 
 var errTooLarge = errors.New("blob too large")
@@ -363,6 +355,11 @@ func (h *handler) blobCreated(w http.ResponseWriter, r *http.Request, name Name,
 	if err := h.svc.AddBlob(r.Context(), t, d, size); err != nil {
 		return err
 	}
+	return h.blobLocated(w, name, d)
+}
+
+// blobLocated answers that blob d is stored and linked to name.
+func (h *handler) blobLocated(w http.ResponseWriter, name Name, d string) error {
 	w.Header().Set("Location", blobLocation(name, d))
 	w.Header().Set("Docker-Content-Digest", d)
 	w.Header().Set("Content-Length", "0")
@@ -386,7 +383,7 @@ func (h *handler) openSession(r *http.Request, name Name, ref string) (*packages
 		return nil, nil, nil, err
 	}
 	unlock := h.locks.lock(id)
-	up, err := h.svc.Blobs().ResumeUpload(r.Context(), id)
+	up, err := h.svc.ResumeUpload(r.Context(), t, id)
 	if err != nil {
 		unlock()
 		if packages.IsNotFound(err) {
@@ -571,12 +568,3 @@ func (h *handler) cancelUpload(w http.ResponseWriter, r *http.Request, name Name
 	return nil
 }
 
-// sendable returns what http.ServeContent should read a blob from: the
-// blob's own file when the blob store offers it, so that the kernel sends
-// it (sendfile), else the reader itself.
-func sendable(rd packages.BlobReader) io.ReadSeeker {
-	if f, ok := rd.(interface{ File() *os.File }); ok {
-		return f.File()
-	}
-	return rd
-}

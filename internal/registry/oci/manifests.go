@@ -121,7 +121,7 @@ func (h *handler) getManifest(w http.ResponseWriter, r *http.Request, name Name,
 	}
 	body, ok := h.manifests.get(f.Digest)
 	if !ok && f.Size <= maxCachedManifest {
-		if body, err = h.readSmallBlob(ctx, f.Digest, f.Size); err != nil {
+		if body, err = h.readSmallFile(ctx, f); err != nil {
 			hdr.Del("Content-Length")
 			return serviceError(err, codeManifestUnknown, "")
 		}
@@ -134,7 +134,7 @@ func (h *handler) getManifest(w http.ResponseWriter, r *http.Request, name Name,
 			return nil // the client went away: not a download
 		}
 	} else {
-		rd, err := h.svc.Blobs().Open(ctx, f.Digest)
+		rd, err := h.svc.OpenFileBlob(ctx, f)
 		if err != nil {
 			hdr.Del("Content-Length")
 			return serviceError(err, codeManifestUnknown, "")
@@ -150,16 +150,16 @@ func (h *handler) getManifest(w http.ResponseWriter, r *http.Request, name Name,
 	return nil
 }
 
-// readSmallBlob reads a whole blob of a known size.
-func (h *handler) readSmallBlob(ctx context.Context, d string, size int64) ([]byte, error) {
-	rd, err := h.svc.Blobs().Open(ctx, d)
+// readSmallFile reads a whole file the service let the caller read.
+func (h *handler) readSmallFile(ctx context.Context, f *packages.File) ([]byte, error) {
+	rd, err := h.svc.OpenFileBlob(ctx, f)
 	if err != nil {
 		return nil, err
 	}
 	defer rd.Close()
-	body := make([]byte, size)
+	body := make([]byte, f.Size)
 	if _, err := io.ReadFull(rd, body); err != nil {
-		return nil, fmt.Errorf("read blob %s: %w", d, err)
+		return nil, fmt.Errorf("read blob %s: %w", f.Digest, err)
 	}
 	return body, nil
 }
@@ -241,7 +241,7 @@ func (h *handler) putManifest(w http.ResponseWriter, r *http.Request, name Name,
 	}
 	repository := name.Repository
 	if repository == "" {
-		repository = h.sourceRepository(ctx, m)
+		repository = h.sourceRepository(ctx, t, m)
 	}
 	meta, err := json.Marshal(VersionMetadata{
 		MediaType: m.MediaType, Size: int64(len(body)), ArtifactType: m.ArtifactType,
@@ -250,7 +250,7 @@ func (h *handler) putManifest(w http.ResponseWriter, r *http.Request, name Name,
 	if err != nil {
 		return err
 	}
-	if _, _, err := h.svc.Blobs().Put(ctx, bytes.NewReader(body), d); err != nil {
+	if _, _, err := h.svc.PutFileBytes(ctx, t, bytes.NewReader(body), d); err != nil {
 		return err
 	}
 	req := packages.PublishRequest{
@@ -292,11 +292,11 @@ func (h *handler) putManifest(w http.ResponseWriter, r *http.Request, name Name,
 // sourceRepository returns "OWNER/REPO" when the image's
 // org.opencontainers.image.source annotation (or its config's label) is
 // BASE/OWNER/REPO; "" otherwise.
-func (h *handler) sourceRepository(ctx context.Context, m *Manifest) string {
+func (h *handler) sourceRepository(ctx context.Context, t *packages.PushTarget, m *Manifest) string {
 	src := m.Annotations[annotationSource]
 	if src == "" && m.Config != nil && classifyDigest(m.Config.Digest) == digestSupported &&
 		strings.HasSuffix(m.Config.MediaType, "json") && m.Config.Size <= h.maxMan {
-		src = h.configLabel(ctx, m.Config.Digest, annotationSource)
+		src = h.configLabel(ctx, t, m.Config.Digest, annotationSource)
 	}
 	if src == "" {
 		return ""
@@ -305,8 +305,8 @@ func (h *handler) sourceRepository(ctx context.Context, m *Manifest) string {
 }
 
 // configLabel reads a label from an image configuration blob.
-func (h *handler) configLabel(ctx context.Context, d, label string) string {
-	rd, err := h.svc.Blobs().Open(ctx, d)
+func (h *handler) configLabel(ctx context.Context, t *packages.PushTarget, d, label string) string {
+	rd, err := h.svc.OpenPushedBlob(ctx, t, d)
 	if err != nil {
 		return ""
 	}

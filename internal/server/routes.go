@@ -4,13 +4,19 @@ import (
 	"log/slog"
 	"net/http"
 	"sync/atomic"
+	"time"
 
+	"github.com/packhub/packhub/internal/bodylimit"
 	"github.com/packhub/packhub/internal/config"
 	"github.com/packhub/packhub/internal/packages"
 	"github.com/packhub/packhub/internal/registry/npm"
 	"github.com/packhub/packhub/internal/registry/oci"
 	"github.com/packhub/packhub/internal/restapi"
 )
+
+// largeBodyWait is how long a large request body waits for its turn before
+// it is refused with 503.
+const largeBodyWait = 30 * time.Second
 
 // mainRoutes mounts every front of the main listener. Registries claim
 // their prefixes; the GitHub REST API answers everything else.
@@ -21,7 +27,10 @@ func mainRoutes(cfg config.Config, svc *packages.Service, tokenKey []byte, logge
 	container := oci.New(svc, ociOptions(cfg, packages.TypeContainer, cfg.BaseURL, tokenKey, logger))
 	mux.Handle("/v2/", container)
 	mux.Handle("/token", container)
-	mux.Handle("/npm/", npm.New(svc, npm.Options{BaseURL: cfg.BaseURL, MaxTarballSize: cfg.MaxTarballSize, Logger: logger}))
+	// One cap on large bodies, for every front that holds what it reads.
+	bodies := bodylimit.New(cfg.MaxLargeBodies, cfg.LargeBodySize, largeBodyWait)
+	mux.Handle("/npm/", npm.New(svc, npm.Options{BaseURL: cfg.BaseURL, MaxTarballSize: cfg.MaxTarballSize,
+		MaxManifestSize: cfg.MaxNpmManifestSize, Bodies: bodies, Logger: logger}))
 	mux.Handle("/", restapi.New(svc, restapi.Options{BaseURL: cfg.BaseURL, Logger: logger}))
 	return mux
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"sort"
@@ -86,6 +87,9 @@ func (h *handler) entry(ctx context.Context, a *packages.Actor, n pkgName) (*doc
 		pi, vs, err := h.svc.ListAllVersions(ctx, a, n.ref())
 		if err != nil {
 			return nil, err
+		}
+		for i := range vs {
+			vs[i].Metadata = slimManifest(vs[i].Metadata)
 		}
 		d := newDoc(pi, vs)
 		size := 0
@@ -356,7 +360,8 @@ func (h *handler) renderFull(r *http.Request, d *doc) []byte {
 		v := &d.versions[i]
 		m := h.manifest(r, d, v)
 		if v.Name == d.tags["latest"] {
-			latest = m
+			// The readme shows at the top, from the latest version.
+			latest = maps.Clone(m)
 		}
 		delete(m, "readme")
 		delete(m, "readmeFilename")

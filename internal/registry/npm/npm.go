@@ -170,6 +170,17 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if len(segs) == 0 {
 		return errNotFound
 	}
+	if len(segs) >= 2 && segs[0] == "-" {
+		switch {
+		case segs[1] == "user":
+			return h.user(w, r, segs[2:])
+		case len(segs) == 3 && segs[1] == "v1" && segs[2] == "login":
+			// npm login's default web flow: any 4xx makes npm fall back
+			// to the legacy flow, which Packhub takes.
+			return &httpError{status: http.StatusNotFound,
+				msg: "Packhub does not support web login: use npm login --auth-type=legacy with your user name and a personal access token as the password"}
+		}
+	}
 	ctx := r.Context()
 	a, err := h.actor(ctx, r)
 	if err != nil {
@@ -191,9 +202,6 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 				return methodNotAllowed()
 			}
 			return h.search(w, r, a)
-		case len(segs) >= 2 && (segs[1] == "user" || (segs[1] == "v1" && len(segs) > 2 && segs[2] == "login")):
-			return &httpError{status: http.StatusUnauthorized,
-				msg: "Packhub does not support npm login: put a personal access token in .npmrc as //HOST/npm/:_authToken=TOKEN"}
 		case len(segs) >= 3 && segs[1] == "package":
 			n, rest, ok := splitName(segs[2:])
 			if !ok || len(rest) == 0 || rest[0] != "dist-tags" || len(rest) > 2 {

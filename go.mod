@@ -3,6 +3,7 @@ module github.com/packhub/packhub
 go 1.26.8
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/getkin/kin-openapi v0.128.0
 	github.com/golang-jwt/jwt/v5 v5.2.1
 	github.com/google/go-github/v92 v92.0.0

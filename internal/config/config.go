@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -46,6 +47,15 @@ type Config struct {
 	MaxTarballSize  int64
 	LogLevel        string
 	LogFormat       string // "text" or "json"
+
+	// MaxNpmManifestSize bounds one version's manifest in an npm publish
+	// (and each other member of the document), as sent.
+	MaxNpmManifestSize int64
+	// MaxLargeBodies caps the request bodies over LargeBodySize (or of
+	// unknown length) that are read at once by the fronts that hold what
+	// they read, such as npm publish documents; 0 turns the cap off.
+	MaxLargeBodies int
+	LargeBodySize  int64
 }
 
 // Defaults returns the embedded default configuration.
@@ -61,6 +71,10 @@ func Defaults() Config {
 		MaxTarballSize:  256 << 20,
 		LogLevel:        "info",
 		LogFormat:       "text",
+
+		MaxNpmManifestSize: 8 << 20,
+		MaxLargeBodies:     4,
+		LargeBodySize:      1 << 20,
 	}
 }
 
@@ -99,6 +113,16 @@ func (c *Config) fields() []field {
 			return nil
 		}, get: func() string { return FormatSize(*p) }}
 	}
+	num := func(name, usage string, p *int) field {
+		return field{name: name, meta: "N", usage: usage, set: func(s string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil {
+				return fmt.Errorf("invalid number %q", s)
+			}
+			*p = n
+			return nil
+		}, get: func() string { return strconv.Itoa(*p) }}
+	}
 	storage := func(f field) field { f.storage = true; return f }
 	return []field{
 		storage(str("data-dir", "DIR", "directory of the embedded default: SQLite database and blob files", &c.DataDir)),
@@ -118,6 +142,9 @@ func (c *Config) fields() []field {
 		size("max-blob-size", "largest blob accepted (bytes, or with KiB/MiB/GiB)", &c.MaxBlobSize),
 		size("max-manifest-size", "largest OCI manifest accepted", &c.MaxManifestSize),
 		size("max-tarball-size", "largest npm tarball accepted", &c.MaxTarballSize),
+		size("max-npm-manifest-size", "largest version manifest (and other document member) an npm publish may carry", &c.MaxNpmManifestSize),
+		num("max-large-bodies", "how many large request bodies (npm documents) are read at once (0: no cap)", &c.MaxLargeBodies),
+		size("large-body-size", "size over which a request body counts as large for max-large-bodies", &c.LargeBodySize),
 	}
 }
 
@@ -336,10 +363,16 @@ func (c *Config) complete() error {
 	if c.PurgeInterval < 0 {
 		errs = append(errs, errors.New("purge-interval must not be negative"))
 	}
-	for name, v := range map[string]int64{"max-blob-size": c.MaxBlobSize, "max-manifest-size": c.MaxManifestSize, "max-tarball-size": c.MaxTarballSize} {
+	for name, v := range map[string]int64{"max-blob-size": c.MaxBlobSize, "max-manifest-size": c.MaxManifestSize, "max-tarball-size": c.MaxTarballSize, "large-body-size": c.LargeBodySize} {
 		if v < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative", name))
 		}
+	}
+	if c.MaxNpmManifestSize < minNpmManifestSize || c.MaxNpmManifestSize > maxNpmManifestSize {
+		errs = append(errs, fmt.Errorf("max-npm-manifest-size must be between %dKiB and %dMiB", minNpmManifestSize>>10, maxNpmManifestSize>>20))
+	}
+	if c.MaxLargeBodies < 0 {
+		errs = append(errs, errors.New("max-large-bodies must not be negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -371,6 +404,14 @@ func checkDatabase(database string) error {
 	}
 	return fmt.Errorf("database: %q URLs are not supported: use a SQLite file path or a postgres:// URL", scheme)
 }
+
+// Bounds of max-npm-manifest-size: a manifest must have room for npm's
+// readme of 64 KiB, and the limit exists to keep what a publish holds in
+// memory small.
+const (
+	minNpmManifestSize = 64 << 10
+	maxNpmManifestSize = 256 << 20
+)
 
 // ParseSize parses a byte count: a plain number or one with a KiB, MiB,
 // GiB (or KB, MB, GB, read as powers of 1024) suffix.

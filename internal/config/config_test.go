@@ -136,6 +136,12 @@ func TestValidation(t *testing.T) {
 		{"mysql database", []string{"--database", "mysql://u:secret@db/packhub"}, nil, "", `"mysql" URLs are not supported`},
 		{"upper-case postgres", []string{"--database", "POSTGRES://db/packhub"}, nil, "", `"POSTGRES" URLs are not supported`},
 		{"two JSON values", nil, nil, `{} {}`, "more than one JSON value"},
+		{"npm manifest too small", []string{"--max-npm-manifest-size", "1KiB"}, nil, "", "max-npm-manifest-size must be between"},
+		{"npm manifest too large", nil, map[string]string{"PACKHUB_MAX_NPM_MANIFEST_SIZE": "1GiB"}, "", "max-npm-manifest-size must be between"},
+		{"npm manifest not a size", nil, nil, `{"max-npm-manifest-size": "big"}`, "max-npm-manifest-size"},
+		{"large bodies not a number", []string{"--max-large-bodies", "many"}, nil, "", "max-large-bodies: invalid number"},
+		{"negative large bodies", nil, map[string]string{"PACKHUB_MAX_LARGE_BODIES": "-1"}, "", "max-large-bodies must not be negative"},
+		{"bad large body size", []string{"--large-body-size", "-5"}, nil, "", "large-body-size"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -232,6 +238,31 @@ func TestIsSetting(t *testing.T) {
 		if got := IsSetting(name); got != want {
 			t.Errorf("IsSetting(%q) = %v", name, got)
 		}
+	}
+}
+
+// TestBodyLimits covers the npm manifest limit and the cap on large
+// bodies: their defaults, and each source that sets them.
+func TestBodyLimits(t *testing.T) {
+	cfg, err := load(t, nil, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MaxNpmManifestSize != 8<<20 || cfg.MaxLargeBodies != 4 || cfg.LargeBodySize != 1<<20 {
+		t.Fatalf("defaults: %d %d %d", cfg.MaxNpmManifestSize, cfg.MaxLargeBodies, cfg.LargeBodySize)
+	}
+	cfg, err = load(t, []string{"--max-npm-manifest-size", "2MiB"},
+		map[string]string{"PACKHUB_MAX_LARGE_BODIES": "16"},
+		`{"large-body-size": "256KiB", "max-large-bodies": 2, "max-npm-manifest-size": "64MiB"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MaxNpmManifestSize != 2<<20 || cfg.MaxLargeBodies != 16 || cfg.LargeBodySize != 256<<10 {
+		t.Fatalf("set: %d %d %d", cfg.MaxNpmManifestSize, cfg.MaxLargeBodies, cfg.LargeBodySize)
+	}
+	cfg, err = load(t, nil, nil, `{"max-large-bodies": 0}`)
+	if err != nil || cfg.MaxLargeBodies != 0 {
+		t.Fatalf("no cap: %d %v", cfg.MaxLargeBodies, err)
 	}
 }
 

@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"time"
 
+	"github.com/packhub/packhub/internal/bodylimit"
 	"github.com/packhub/packhub/internal/config"
 	"github.com/packhub/packhub/internal/packages"
 	"github.com/packhub/packhub/internal/registry/npm"
@@ -23,7 +25,14 @@ type frontDeps struct {
 	svc      *packages.Service
 	tokenKey []byte
 	logger   *slog.Logger
+	// bodies is the one cap on large request bodies, for every front that
+	// holds what it reads.
+	bodies *bodylimit.Limiter
 }
+
+// largeBodyWait is how long a large request body waits for its turn before
+// it is refused with 503.
+const largeBodyWait = 30 * time.Second
 
 // front is one protocol front of a listener: the path prefixes it claims,
 // the label its requests carry in logs and metrics, and how it is built.
@@ -41,7 +50,8 @@ var mainFronts = []front{
 		return oci.New(d.svc, ociOptions(d.cfg, packages.TypeContainer, d.cfg.BaseURL, d.tokenKey, d.logger))
 	}},
 	{label: "npm", prefixes: []string{"/npm/"}, build: func(d frontDeps) http.Handler {
-		return npm.New(d.svc, npm.Options{BaseURL: d.cfg.BaseURL, MaxTarballSize: d.cfg.MaxTarballSize, Logger: d.logger})
+		return npm.New(d.svc, npm.Options{BaseURL: d.cfg.BaseURL, MaxTarballSize: d.cfg.MaxTarballSize,
+			MaxManifestSize: d.cfg.MaxNpmManifestSize, Bodies: d.bodies, Logger: d.logger})
 	}},
 	{label: "rest", prefixes: []string{"/"}, build: func(d frontDeps) http.Handler {
 		return restapi.New(d.svc, restapi.Options{BaseURL: d.cfg.BaseURL, Logger: d.logger})

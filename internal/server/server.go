@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/packhub/packhub/internal/blob/blobstore"
+	"github.com/packhub/packhub/internal/bodylimit"
 	"github.com/packhub/packhub/internal/config"
 	"github.com/packhub/packhub/internal/jobs"
 	"github.com/packhub/packhub/internal/packages"
@@ -196,7 +197,8 @@ func New(cfg config.Config, storage *Storage, logger *slog.Logger) (_ *Server, e
 		s.cfg.DockerAddr = dockerLn.Addr().String()
 	}
 	m := newMetrics()
-	d := frontDeps{cfg: s.cfg, svc: storage.Service, tokenKey: key, logger: logger}
+	d := frontDeps{cfg: s.cfg, svc: storage.Service, tokenKey: key, logger: logger,
+		bodies: bodylimit.New(s.cfg.MaxLargeBodies, s.cfg.LargeBodySize, largeBodyWait)}
 	s.main = s.middleware(m, routes(mainFronts, d, m, &s.ready))
 	s.listeners[0].h = s.main
 	if cfg.DockerAddr != "" {

@@ -31,14 +31,27 @@ import (
 // binary builds the packhub binary once per test run, with the race
 // detector when the tests run with it: a race it reports makes the
 // process exit with a failure (see Server.stop).
-var binary = sync.OnceValues(func() (string, error) {
+var binary = sync.OnceValues(func() (string, error) { return buildBinary(raceEnabled) })
+
+// plainBinary is the packhub binary built without the race detector, for
+// tests that measure the server's memory (the detector's shadow memory
+// would be measured too).
+var plainBinary = sync.OnceValues(func() (string, error) {
+	if !raceEnabled {
+		return binary()
+	}
+	return buildBinary(false)
+})
+
+// buildBinary builds the packhub binary, with the race detector or not.
+func buildBinary(race bool) (string, error) {
 	dir, err := os.MkdirTemp("", "packhub-e2e-bin")
 	if err != nil {
 		return "", err
 	}
 	bin := filepath.Join(dir, "packhub")
 	args := []string{"build", "-o", bin}
-	if raceEnabled {
+	if race {
 		args = append(args, "-race")
 	}
 	cmd := exec.Command("go", append(args, "github.com/packhub/packhub/cmd/packhub")...)
@@ -46,7 +59,7 @@ var binary = sync.OnceValues(func() (string, error) {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}
 	return bin, nil
-})
+}
 
 // requireTool returns the path of a client the test drives. A missing
 // client fails the test in CI and skips it elsewhere.
@@ -142,10 +155,15 @@ type Server struct {
 type ServerOption func(*serverConfig)
 
 type serverConfig struct {
-	tls  bool
-	args []string
-	env  []string
+	tls   bool
+	plain bool // built without the race detector
+	args  []string
+	env   []string
 }
+
+// WithoutRaceDetector runs a binary built without the race detector, for
+// tests that measure the server's memory.
+func WithoutRaceDetector() ServerOption { return func(c *serverConfig) { c.plain = true } }
 
 // WithTLS serves HTTPS with a fresh self-signed certificate for 127.0.0.1.
 func WithTLS() ServerOption { return func(c *serverConfig) { c.tls = true } }
@@ -171,13 +189,17 @@ func freeAddr(t *testing.T) string {
 // /healthz. It stops the server when the test ends.
 func StartServer(t *testing.T, db Database, opts ...ServerOption) *Server {
 	t.Helper()
-	bin, err := binary()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var cfg serverConfig
 	for _, o := range opts {
 		o(&cfg)
+	}
+	build := binary
+	if cfg.plain {
+		build = plainBinary
+	}
+	bin, err := build()
+	if err != nil {
+		t.Fatal(err)
 	}
 	s := &Server{t: t, Bin: bin, DataDir: t.TempDir(), DSN: db.newDSN(t), Addr: freeAddr(t), logs: &logBuffer{}}
 	args := append([]string{"serve", "--addr", s.Addr, "--purge-interval", "0"}, s.StorageArgs()...)

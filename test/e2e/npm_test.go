@@ -39,14 +39,10 @@ func newNpmUser(t *testing.T, bin, registry, token string, scopes ...string) *np
 	return &npmUser{t: t, bin: bin, home: home, registry: registry}
 }
 
-// run runs npm in dir with a cold cache.
-func (u *npmUser) run(dir string, args ...string) (string, bool) {
-	u.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, u.bin, append(args, "--cache", u.t.TempDir())...)
-	cmd.Dir = dir
-	cmd.Env = []string{
+// env is npm's environment: the user's home and .npmrc, the registry, and
+// nothing that reaches out elsewhere.
+func (u *npmUser) env() []string {
+	return []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + u.home,
 		"npm_config_userconfig=" + filepath.Join(u.home, ".npmrc"),
@@ -57,6 +53,16 @@ func (u *npmUser) run(dir string, args ...string) (string, bool) {
 		"npm_config_fund=false",
 		"npm_config_fetch_retries=0",
 	}
+}
+
+// run runs npm in dir with a cold cache.
+func (u *npmUser) run(dir string, args ...string) (string, bool) {
+	u.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, u.bin, append(args, "--cache", u.t.TempDir())...)
+	cmd.Dir = dir
+	cmd.Env = u.env()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()

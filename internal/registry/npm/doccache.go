@@ -3,6 +3,7 @@ package npm
 import (
 	"container/list"
 	"sync"
+	"weak"
 
 	"github.com/packhub/packhub/internal/packages"
 )
@@ -66,7 +67,9 @@ type docEntry struct {
 
 // docCache keeps recently read package documents, one per package, within
 // a total size; the least recently used go first. Concurrent misses on the
-// same package and revision load it once.
+// same package and revision load it once. A document too large to keep is
+// still shared: it is filed by a weak pointer, so that every request that
+// asks for it while one still holds it gets that one copy.
 type docCache struct {
 	mu     sync.Mutex
 	byPkg  map[int64]*docEntry
@@ -74,6 +77,7 @@ type docCache struct {
 	size   int
 	max    int
 	flight map[docKey]*docFlight
+	large  map[int64]weak.Pointer[docEntry]
 }
 
 type docFlight struct {
@@ -83,19 +87,29 @@ type docFlight struct {
 }
 
 func newDocCache(max int) *docCache {
-	return &docCache{byPkg: map[int64]*docEntry{}, lru: list.New(), max: max, flight: map[docKey]*docFlight{}}
+	return &docCache{byPkg: map[int64]*docEntry{}, lru: list.New(), max: max, flight: map[docKey]*docFlight{},
+		large: map[int64]weak.Pointer[docEntry]{}}
 }
 
 // get returns the cached entry filed under key, nil when there is none.
 func (c *docCache) get(key docKey) *docEntry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := c.byPkg[key.pkgID]
-	if e == nil || e.key != key {
-		return nil
+	if e := c.byPkg[key.pkgID]; e != nil && e.key == key {
+		c.lru.MoveToFront(e.elem)
+		return e
 	}
-	c.lru.MoveToFront(e.elem)
-	return e
+	if wp, ok := c.large[key.pkgID]; ok {
+		e := wp.Value()
+		if e == nil {
+			delete(c.large, key.pkgID)
+			return nil
+		}
+		if e.key == key {
+			return e
+		}
+	}
+	return nil
 }
 
 // fill loads the entry for key with load, once for concurrent callers, and
@@ -129,11 +143,26 @@ func (c *docCache) store(e *docEntry, err error) (*docEntry, error) {
 		return nil, err
 	}
 	e.bodies = map[bodyKey][]byte{}
-	if e.size > c.max/4 {
-		return e, nil
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if e.size > c.max/4 {
+		if old, ok := c.large[e.key.pkgID]; ok {
+			if o := old.Value(); o != nil && o.key.revision > e.key.revision {
+				return e, nil
+			}
+		}
+		for id, wp := range c.large {
+			if wp.Value() == nil {
+				delete(c.large, id)
+			}
+		}
+		c.large[e.key.pkgID] = weak.Make(e)
+		if old := c.byPkg[e.key.pkgID]; old != nil && old.key.revision <= e.key.revision {
+			c.remove(old)
+		}
+		return e, nil
+	}
+	delete(c.large, e.key.pkgID)
 	if old := c.byPkg[e.key.pkgID]; old != nil {
 		if old.key.revision > e.key.revision {
 			// A newer document got there first.

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/packhub/packhub/internal/auth"
+	"github.com/packhub/packhub/internal/bodylimit"
 	"github.com/packhub/packhub/internal/packages"
 )
 
@@ -26,8 +27,13 @@ const Prefix = "/npm"
 // Options.MaxTarballSize is not set.
 const DefaultMaxTarballSize = 256 << 20
 
-// maxDocSize bounds a PUT document without its attachments: a publish
-// manifest, or a whole packument sent back by deprecate or unpublish.
+// DefaultMaxManifestSize is the largest version manifest a publish may
+// carry when Options.MaxManifestSize is not set.
+const DefaultMaxManifestSize = 8 << 20
+
+// maxDocSize bounds a PUT document without its attachments (a publish, or a
+// whole packument sent back by deprecate or unpublish) unless twice the
+// manifest limit is more.
 const maxDocSize = 64 << 20
 
 // Options configure the registry.
@@ -39,6 +45,14 @@ type Options struct {
 	// MaxTarballSize is the largest tarball, in bytes, a publish may carry;
 	// larger ones are refused with 413. Default DefaultMaxTarballSize.
 	MaxTarballSize int64
+	// MaxManifestSize is the largest version manifest, in bytes as sent, a
+	// publish may carry; it also bounds every other member of a PUT
+	// document. Larger ones are refused with 413. Default
+	// DefaultMaxManifestSize.
+	MaxManifestSize int64
+	// Bodies caps how many large PUT documents are read at once; it may be
+	// shared with other fronts. Nil: no cap.
+	Bodies *bodylimit.Limiter
 	// Logger receives the registry's logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -57,6 +71,9 @@ func New(svc *packages.Service, opts Options) http.Handler {
 	opts.BaseURL = strings.TrimSuffix(opts.BaseURL, "/")
 	if opts.MaxTarballSize <= 0 {
 		opts.MaxTarballSize = DefaultMaxTarballSize
+	}
+	if opts.MaxManifestSize <= 0 {
+		opts.MaxManifestSize = DefaultMaxManifestSize
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -153,6 +170,17 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if len(segs) == 0 {
 		return errNotFound
 	}
+	if len(segs) >= 2 && segs[0] == "-" {
+		switch {
+		case segs[1] == "user":
+			return h.user(w, r, segs[2:])
+		case len(segs) == 3 && segs[1] == "v1" && segs[2] == "login":
+			// npm login's default web flow: any 4xx makes npm fall back
+			// to the legacy flow, which Packhub takes.
+			return &httpError{status: http.StatusNotFound,
+				msg: "Packhub does not support web login: use npm login --auth-type=legacy with your user name and a personal access token as the password"}
+		}
+	}
 	ctx := r.Context()
 	a, err := h.actor(ctx, r)
 	if err != nil {
@@ -174,9 +202,6 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 				return methodNotAllowed()
 			}
 			return h.search(w, r, a)
-		case len(segs) >= 2 && (segs[1] == "user" || (segs[1] == "v1" && len(segs) > 2 && segs[2] == "login")):
-			return &httpError{status: http.StatusUnauthorized,
-				msg: "Packhub does not support npm login: put a personal access token in .npmrc as //HOST/npm/:_authToken=TOKEN"}
 		case len(segs) >= 3 && segs[1] == "package":
 			n, rest, ok := splitName(segs[2:])
 			if !ok || len(rest) == 0 || rest[0] != "dist-tags" || len(rest) > 2 {
@@ -267,7 +292,9 @@ func (e *httpError) Error() string { return e.msg }
 // follows the error's kind. Internal causes are logged, not shown.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := errorStatus(err)
-	if status >= 500 {
+	if status == http.StatusServiceUnavailable {
+		h.log.WarnContext(r.Context(), "npm request turned away", "method", r.Method, "path", r.URL.Path, "err", err)
+	} else if status >= 500 {
 		h.log.ErrorContext(r.Context(), "npm request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	} else {
 		h.log.DebugContext(r.Context(), "npm request refused", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
@@ -287,6 +314,8 @@ func errorStatus(err error) (int, string) {
 		return http.StatusBadRequest, se.Error()
 	case errors.Is(err, errDocTooLarge):
 		return http.StatusRequestEntityTooLarge, "The package document is too large."
+	case errors.Is(err, bodylimit.ErrBusy):
+		return http.StatusServiceUnavailable, "Too many large uploads are being received; retry shortly."
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, "The request body is too large."
 	}

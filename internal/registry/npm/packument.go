@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"sort"
 	"strconv"
@@ -85,6 +86,9 @@ func (h *handler) entry(ctx context.Context, a *packages.Actor, n pkgName) (*doc
 		pi, vs, err := h.svc.ListAllVersions(ctx, a, n.ref())
 		if err != nil {
 			return nil, err
+		}
+		for i := range vs {
+			vs[i].Metadata = slimManifest(vs[i].Metadata)
 		}
 		d := newDoc(pi, vs)
 		size := 0
@@ -355,7 +359,8 @@ func (h *handler) renderFull(r *http.Request, d *doc) []byte {
 		v := &d.versions[i]
 		m := h.manifest(r, d, v)
 		if v.Name == d.tags["latest"] {
-			latest = m
+			// The readme shows at the top, from the latest version.
+			latest = maps.Clone(m)
 		}
 		delete(m, "readme")
 		delete(m, "readmeFilename")
@@ -646,4 +651,3 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
-

@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/packhub/packhub/internal/packages"
 )
 
 func collect(t testing.TB) (attachFunc, map[string][]byte) {
@@ -26,7 +29,7 @@ func TestParsePublish(t *testing.T) {
 	tgz := pkgTarball(t, "@octo/hello", "1.0.0", nil)
 	doc := pubDoc{name: "@octo/hello", version: "1.0.0", tgz: tgz}.build()
 	attach, got := collect(t)
-	d, err := parsePublish(bytes.NewReader(doc), 1<<20, attach)
+	d, err := parsePublish(bytes.NewReader(doc), docLimits{doc: 1 << 20}, attach)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +51,7 @@ func TestParsePublish(t *testing.T) {
 	esc = esc[:10] + `\n` + esc[10:]
 	odd := "\n{ \"_attachments\" : { \"x.tgz\" : { \"length\" : " + itoa(len(tgz)) + ", \"data\" : \"" + esc + "\" } } ,\n \"name\" : \"@octo\\/hello\" }\n"
 	attach, got = collect(t)
-	d, err = parsePublish(strings.NewReader(odd), 1<<20, attach)
+	d, err = parsePublish(strings.NewReader(odd), docLimits{doc: 1 << 20}, attach)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,15 +60,37 @@ func TestParsePublish(t *testing.T) {
 	}
 
 	// The document limit counts everything but attachment data.
-	if _, err := parsePublish(bytes.NewReader(doc), 200, nil); !errors.Is(err, errDocTooLarge) {
+	if _, err := parsePublish(bytes.NewReader(doc), docLimits{doc: 200}, nil); !errors.Is(err, errDocTooLarge) {
 		t.Fatalf("small limit: %v", err)
 	}
 	big := `{"name":"` + strings.Repeat("x", 1000) + `"}`
-	if _, err := parsePublish(strings.NewReader(big), 500, nil); !errors.Is(err, errDocTooLarge) {
+	if _, err := parsePublish(strings.NewReader(big), docLimits{doc: 500}, nil); !errors.Is(err, errDocTooLarge) {
 		t.Fatalf("big member: %v", err)
 	}
-	if _, err := parsePublish(strings.NewReader(`{"_attachments":{"a":{"data":"`+strings.Repeat("QUJD", 1000)+`"}}}`), 100, nil); err != nil {
+	if _, err := parsePublish(strings.NewReader(`{"_attachments":{"a":{"data":"`+strings.Repeat("QUJD", 1000)+`"}}}`), docLimits{doc: 100, member: 20}, nil); err != nil {
 		t.Fatalf("attachment data counted against the limit: %v", err)
+	}
+	// The member limit bounds each version's manifest, each other member
+	// and each member name, as sent.
+	for _, c := range []struct{ doc, msg string }{
+		{`{"versions":{"1.0.0":{"readme":"` + strings.Repeat("r", 200) + `"}}}`, `manifest of version "1.0.0"`},
+		{`{"readme":"` + strings.Repeat("r", 200) + `"}`, `"readme" member`},
+		{`{"` + strings.Repeat("k", 200) + `":1}`, "member name"},
+		{`{"versions":{"` + strings.Repeat("1", 200) + `":{}}}`, "member name"},
+		{`{"_attachments":{"a.tgz":{"content_type":"` + strings.Repeat("c", 200) + `"}}}`, `"content_type" of attachment`},
+	} {
+		_, err := parsePublish(strings.NewReader(c.doc), docLimits{doc: 1 << 20, member: 100}, nil)
+		if packages.KindOf(err) != packages.KindTooLarge || !strings.Contains(packages.PublicMessage(err, ""), c.msg) {
+			t.Errorf("%.40s…: %v, want too large (%s)", c.doc, err, c.msg)
+		}
+	}
+	if d, err := parsePublish(strings.NewReader(`{"versions":{"1.0.0":{"readme":"`+strings.Repeat("r", 80)+`"}},"x":"`+strings.Repeat("x", 90)+`"}`), docLimits{doc: 1 << 20, member: 100}, nil); err != nil || len(d.Versions["1.0.0"]) != 93 {
+		t.Fatalf("members under the limit: %v", err)
+	}
+	// Later duplicates replace earlier members, as encoding/json does.
+	if d, err := parsePublish(strings.NewReader(`{"name":"a","dist-tags":{"x":"1"},"name":"b","dist-tags":{"y":"2"},"versions":{"1":{}},"versions":{"2":{},"2":{"a":1}}}`), docLimits{}, nil); err != nil ||
+		d.Name != "b" || len(d.DistTags) != 1 || d.DistTags["y"] != "2" || len(d.Versions) != 1 || string(d.Versions["2"]) != `{"a":1}` {
+		t.Fatalf("duplicates: %+v %v", d, err)
 	}
 
 	for _, bad := range []string{
@@ -75,7 +100,7 @@ func TestParsePublish(t *testing.T) {
 		`{"_attachments":{"a":{"data":"\u00zz"}}}`, `{"_attachments":{"a":{"data":"QQ==`,
 		`{"name":1}`, `{"dist-tags":{"latest":1}}`, `{"versions":[]}`,
 	} {
-		if _, err := parsePublish(strings.NewReader(bad), 1<<20, nil); err == nil {
+		if _, err := parsePublish(strings.NewReader(bad), docLimits{doc: 1 << 20}, nil); err == nil {
 			t.Errorf("parsePublish(%q) succeeded", bad)
 		} else {
 			var se *syntaxError
@@ -85,12 +110,12 @@ func TestParsePublish(t *testing.T) {
 		}
 	}
 	for _, ok := range []string{`{}`, ` {"_attachments":null}`, `{"_attachments":{}}`, `{"a":[{"b":"}]"}],"c":-1.5e3,"d":null}`} {
-		if _, err := parsePublish(strings.NewReader(ok), 1<<20, nil); err != nil {
+		if _, err := parsePublish(strings.NewReader(ok), docLimits{doc: 1 << 20}, nil); err != nil {
 			t.Errorf("parsePublish(%q): %v", ok, err)
 		}
 	}
 	// An attachment callback that stops early leaves the rest skipped.
-	d, err = parsePublish(bytes.NewReader(doc), 1<<20, func(string, io.Reader) error { return nil })
+	d, err = parsePublish(bytes.NewReader(doc), docLimits{doc: 1 << 20}, func(string, io.Reader) error { return nil })
 	if err != nil || d.Name != "@octo/hello" {
 		t.Fatalf("early stop: %v", err)
 	}
@@ -181,25 +206,34 @@ func FuzzParsePublish(f *testing.F) {
 	f.Add([]byte(`{"name":"@o/n","versions":{"1.0.0":{"deprecated":"x"}},"dist-tags":{"latest":"1.0.0"}}`))
 	f.Add([]byte(`{"_attachments":{"a":{"data":"QUJD\/\u0041==","length":3}}}`))
 	f.Add([]byte(`{"a":[{"b":"}]\""}],"c":-1.5e3,"d":null,"e":true}`))
+	f.Add([]byte(`{"_attachments":{"m-1.0.0.tgz":{"data":"AAA"}}}`))
+	f.Add([]byte(`{"_attachments":{"m-1.0.0.tgz":{"data":"QQ==QQ==","length":"x","content_type":1}}}`))
+	f.Add([]byte(`{"name":["x"],"_id":{},"_rev":1,"access":true,"dist-tags":{"latest":1},"versions":{"1.0.0":"x"}}`))
+	f.Add([]byte(`{"versions":{"1.0.0":{"readme":"` + strings.Repeat("r", 300) + `"}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var attached int
-		d, err := parsePublish(bytes.NewReader(data), 1<<16, func(name string, r io.Reader) error {
+		d, err := parsePublish(bytes.NewReader(data), docLimits{doc: 1 << 16, member: 256}, func(name string, r io.Reader) error {
 			attached++
 			_, err := io.Copy(io.Discard, r)
 			return err
 		})
 		if err != nil {
+			// Whatever is wrong with a document is the client's: 400 or 413.
+			if status, _ := errorStatus(err); status != http.StatusBadRequest && status != http.StatusRequestEntityTooLarge {
+				t.Fatalf("parsePublish(%q): %v answers %d", data, err, status)
+			}
 			return
 		}
 		if !json.Valid(data) {
 			t.Fatalf("accepted invalid JSON %q", data)
 		}
-		var ref struct {
-			Name     string            `json:"name"`
-			DistTags map[string]string `json:"dist-tags"`
-		}
-		if err := json.Unmarshal(data, &ref); err == nil && (ref.Name != d.Name || len(ref.DistTags) != len(d.DistTags)) {
-			t.Fatalf("parsed %q %v, encoding/json %q %v", d.Name, d.DistTags, ref.Name, ref.DistTags)
+		// Members match exactly, and a later duplicate wins.
+		var members map[string]json.RawMessage
+		var name string
+		var tags map[string]string
+		if json.Unmarshal(data, &members) == nil && json.Unmarshal(members["name"], &name) == nil && json.Unmarshal(members["dist-tags"], &tags) == nil &&
+			(name != d.Name || len(tags) != len(d.DistTags)) {
+			t.Fatalf("parsed %q %v, encoding/json %q %v", d.Name, d.DistTags, name, tags)
 		}
 		if attached > len(d.Attachments)+16 {
 			t.Fatalf("%d attachments streamed, %d recorded", attached, len(d.Attachments))

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/packhub/packhub/internal/bodylimit"
 	"github.com/packhub/packhub/internal/packages"
 )
 
@@ -83,15 +84,12 @@ func (rc *receiver) attach(name string, data io.Reader) error {
 		io.Copy(io.Discard, pr)
 		done <- result{m, err}
 	}()
+	// Data that is not base64 fails the copy as a malformed document.
 	n, err := io.Copy(io.MultiWriter(up, h1, h256, h512, pw), io.LimitReader(data, max+1))
 	pw.Close()
 	res := <-done
 	t.size = n
 	if err != nil {
-		var ce base64.CorruptInputError
-		if errors.As(err, &ce) {
-			return packages.Errorf(packages.KindInvalid, "the tarball attachment is not valid base64")
-		}
 		return err
 	}
 	if n > max {
@@ -117,15 +115,25 @@ func (h *handler) put(w http.ResponseWriter, r *http.Request, a *packages.Actor,
 	if err := h.svc.CheckScopes(a, packages.OpWrite, packages.TypeNpm); err != nil {
 		return err
 	}
-	max := h.opts.MaxTarballSize
-	limit := (max+2)/3*4 + maxDocSize + 1<<20
+	docMax := max(maxDocSize, 2*h.opts.MaxManifestSize+1<<20)
+	limit := (h.opts.MaxTarballSize+2)/3*4 + docMax + 1<<20
 	if r.ContentLength > limit {
 		return packages.Errorf(packages.KindTooLarge, "The request body is too large.")
 	}
+	// What the parser holds grows with the document: only so many large
+	// ones are read at once.
+	release, err := h.opts.Bodies.Acquire(r)
+	if err != nil {
+		if errors.Is(err, bodylimit.ErrBusy) {
+			w.Header().Set("Retry-After", bodylimit.RetryAfter)
+		}
+		return err
+	}
+	defer release()
 	ctx := r.Context()
 	rc := &receiver{h: h, ctx: ctx}
 	defer rc.cancel()
-	doc, err := parsePublish(http.MaxBytesReader(w, r.Body, limit), maxDocSize, rc.attach)
+	doc, err := parsePublish(http.MaxBytesReader(w, r.Body, limit), docLimits{doc: docMax, member: h.opts.MaxManifestSize}, rc.attach)
 	if err != nil {
 		return err
 	}
@@ -233,7 +241,8 @@ func sliceSet(s []string) map[string]bool {
 }
 
 // storedManifest is the version manifest Packhub keeps: the one npm sent,
-// with who published it, and without an empty deprecation.
+// with who published it, without an empty deprecation, and with its readme
+// cut as npm's registry cuts it (the whole readme is in the tarball).
 func storedManifest(raw json.RawMessage, a *packages.Actor) (json.RawMessage, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
@@ -241,6 +250,9 @@ func storedManifest(raw json.RawMessage, a *packages.Actor) (json.RawMessage, er
 	}
 	if dep, ok := m["deprecated"]; ok && deprecation(dep) == "" {
 		delete(m, "deprecated")
+	}
+	if r, ok := m["readme"]; ok {
+		m["readme"], _ = cutReadme(r)
 	}
 	m["_npmUser"] = mustJSON(map[string]string{"name": a.User.Login})
 	return json.Marshal(m)

@@ -8,23 +8,28 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"unicode/utf8"
+
+	"github.com/packhub/packhub/internal/packages"
 )
 
 // publishDoc is the document npm PUTs to /{name}: a publish (one version and
 // its tarball as a base64 attachment), or a whole revised packument
-// (deprecate, unpublish of one version).
+// (deprecate, unpublish of one version). It holds what Packhub reads of
+// the members "_id", "name", "_rev", "dist-tags", "versions", "access" and
+// "_attachments".
 type publishDoc struct {
-	ID       string                     `json:"_id"`
-	Name     string                     `json:"name"`
-	Rev      string                     `json:"_rev"`
-	DistTags map[string]string          `json:"dist-tags"`
-	Versions map[string]json.RawMessage `json:"versions"`
-	Access   *string                    `json:"access"`
+	ID       string
+	Name     string
+	Rev      string
+	DistTags map[string]string
+	Versions map[string]json.RawMessage // each manifest as sent
+	Access   *string
 
 	// Attachments lists the attachments seen, without their data, which
 	// went to the attach callback.
-	Attachments map[string]attachmentInfo `json:"-"`
+	Attachments map[string]attachmentInfo
 }
 
 // attachmentInfo is what an attachment declares besides its data.
@@ -51,14 +56,24 @@ func syntaxErr(format string, args ...any) error {
 	return &syntaxError{msg: fmt.Sprintf(format, args...)}
 }
 
+// docLimits bound what parsePublish reads and holds.
+type docLimits struct {
+	// doc bounds the whole document without its attachments' data.
+	doc int64
+	// member bounds one version's manifest, each other member of the
+	// document and each member name: the most the parser holds at once
+	// besides the versions it keeps.
+	member int64
+}
+
 // parsePublish reads a publish document from r. The "_attachments" member is
 // not kept in memory: each attachment's "data" string is base64-decoded as
-// it streams and handed to attach (which may be nil to discard it). Every
-// other member is collected, up to maxDoc bytes, and decoded at the end.
-func parsePublish(r io.Reader, maxDoc int64, attach attachFunc) (*publishDoc, error) {
-	p := &docParser{r: bufio.NewReaderSize(r, 64<<10), max: maxDoc}
+// it streams and handed to attach (which may be nil to discard it). Each
+// version's manifest is kept as sent; of the other members only those
+// Packhub reads are decoded, and the rest is checked and dropped.
+func parsePublish(r io.Reader, lim docLimits, attach attachFunc) (*publishDoc, error) {
+	p := &docParser{r: bufio.NewReaderSize(endReader{r}, 64<<10), max: lim.doc, memberMax: lim.member}
 	doc := &publishDoc{Attachments: map[string]attachmentInfo{}}
-	var out bytes.Buffer
 	c, err := p.next()
 	if err != nil {
 		return nil, err
@@ -66,48 +81,35 @@ func parsePublish(r io.Reader, maxDoc int64, attach attachFunc) (*publishDoc, er
 	if c != '{' {
 		return nil, syntaxErr("the document is not a JSON object")
 	}
-	out.WriteByte('{')
-	members := 0
-	for {
+	for first := true; ; first = false {
 		c, err := p.next()
 		if err != nil {
 			return nil, err
 		}
-		if c == '}' && members == 0 {
+		if c == '}' && first {
 			break
 		}
 		if c != '"' {
 			return nil, syntaxErr("expected a member name")
 		}
-		rawKey, key, err := p.key()
+		key, err := p.key()
 		if err != nil {
 			return nil, err
 		}
 		if err := p.expect(':'); err != nil {
 			return nil, err
 		}
-		if key == "_attachments" {
-			if err := p.attachments(doc, attach); err != nil {
-				return nil, err
-			}
-		} else {
-			if out.Len() > 1 {
-				out.WriteByte(',')
-			}
-			out.Write(rawKey)
-			out.WriteByte(':')
-			c, err := p.next()
-			if err != nil {
-				return nil, err
-			}
-			if err := p.value(&out, c); err != nil {
-				return nil, err
-			}
-			if err := p.charge(int64(len(rawKey)) + 2); err != nil {
-				return nil, err
-			}
+		switch key {
+		case "_attachments":
+			err = p.attachments(doc, attach)
+		case "versions":
+			err = p.versions(doc)
+		default:
+			err = p.member(doc, key)
 		}
-		members++
+		if err != nil {
+			return nil, err
+		}
 		c, err = p.next()
 		if err != nil {
 			return nil, err
@@ -119,7 +121,6 @@ func parsePublish(r io.Reader, maxDoc int64, attach attachFunc) (*publishDoc, er
 			return nil, syntaxErr("expected ',' or '}' after a member")
 		}
 	}
-	out.WriteByte('}')
 	// Only whitespace may follow.
 	for {
 		b, err := p.r.ReadByte()
@@ -133,10 +134,148 @@ func parsePublish(r io.Reader, maxDoc int64, attach attachFunc) (*publishDoc, er
 			return nil, syntaxErr("data after the document")
 		}
 	}
-	if err := json.Unmarshal(out.Bytes(), doc); err != nil {
-		return nil, syntaxErr("%s", jsonErrMessage(err))
-	}
 	return doc, nil
+}
+
+// member reads a top-level member other than the versions and the
+// attachments. The members Packhub reads are decoded (a later duplicate
+// replaces an earlier one); the others are checked to be JSON and dropped.
+func (p *docParser) member(doc *publishDoc, key string) error {
+	c, err := p.next()
+	if err != nil {
+		return err
+	}
+	out := valueBuf{limit: p.memberMax}
+	if err := p.value(&out, c); err != nil {
+		if errors.Is(err, errMemberTooLarge) {
+			return packages.Errorf(packages.KindTooLarge, "The document's %s member is larger than the limit of %d bytes.", quoteName(key), p.memberMax)
+		}
+		return err
+	}
+	raw := out.Bytes()
+	switch key {
+	case "_id":
+		return decodeMember(key, raw, &doc.ID)
+	case "name":
+		return decodeMember(key, raw, &doc.Name)
+	case "_rev":
+		return decodeMember(key, raw, &doc.Rev)
+	case "dist-tags":
+		var tags map[string]string
+		if err := decodeMember(key, raw, &tags); err != nil {
+			return err
+		}
+		doc.DistTags = tags
+	case "access":
+		var access *string
+		if err := decodeMember(key, raw, &access); err != nil {
+			return err
+		}
+		doc.Access = access
+	default:
+		if !json.Valid(raw) {
+			return syntaxErr("invalid JSON in %s", quoteName(key))
+		}
+	}
+	return nil
+}
+
+// decodeMember decodes one member's value into v.
+func decodeMember(key string, raw []byte, v any) error {
+	if err := json.Unmarshal(raw, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			where := key
+			if te.Field != "" {
+				where += "." + te.Field
+			}
+			return syntaxErr("%s must not be a JSON %s", quoteName(where), te.Value)
+		}
+		return syntaxErr("%s: %s", quoteName(key), jsonErrMessage(err))
+	}
+	return nil
+}
+
+// versions reads the "versions" object, keeping each manifest as sent, up
+// to the member limit each. A later duplicate of the member replaces an
+// earlier one.
+func (p *docParser) versions(doc *publishDoc) error {
+	c, err := p.next()
+	if err != nil {
+		return err
+	}
+	if c == 'n' {
+		out := valueBuf{limit: 8}
+		if err := p.value(&out, c); err != nil || out.String() != "null" {
+			return syntaxErr("versions must be an object")
+		}
+		doc.Versions = nil
+		return nil
+	}
+	if c != '{' {
+		return syntaxErr("versions must be an object")
+	}
+	vs := map[string]json.RawMessage{}
+	for first := true; ; first = false {
+		c, err := p.next()
+		if err != nil {
+			return err
+		}
+		if c == '}' && first {
+			break
+		}
+		if c != '"' {
+			return syntaxErr("expected a version")
+		}
+		v, err := p.key()
+		if err != nil {
+			return err
+		}
+		if err := p.expect(':'); err != nil {
+			return err
+		}
+		c, err = p.next()
+		if err != nil {
+			return err
+		}
+		out := valueBuf{limit: p.memberMax}
+		if err := p.value(&out, c); err != nil {
+			if errors.Is(err, errMemberTooLarge) {
+				return packages.Errorf(packages.KindTooLarge, "The manifest of version %s is larger than the limit of %d bytes.", quoteName(v), p.memberMax)
+			}
+			return err
+		}
+		if !json.Valid(out.Bytes()) {
+			return syntaxErr("the manifest of version %s is not valid JSON", quoteName(v))
+		}
+		vs[v] = out.Bytes()
+		c, err = p.next()
+		if err != nil {
+			return err
+		}
+		if c == '}' {
+			break
+		}
+		if c != ',' {
+			return syntaxErr("expected ',' or '}' in versions")
+		}
+	}
+	doc.Versions = vs
+	return nil
+}
+
+// quoteName quotes a name taken from a document for a message, shortened
+// so that a message never echoes much of the input.
+func quoteName(s string) string {
+	const max = 64
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		return strconv.Quote(s[:cut]) + "…"
+	}
+	return strconv.Quote(s)
 }
 
 // jsonErrMessage describes a decoding error without echoing input.
@@ -156,9 +295,40 @@ func jsonErrMessage(err error) string {
 }
 
 type docParser struct {
-	r    *bufio.Reader
-	max  int64
-	used int64
+	r         *bufio.Reader
+	max       int64 // limit of used, 0 for none
+	used      int64 // bytes read outside attachment data
+	memberMax int64 // limit of one value held, 0 for none
+}
+
+// errMemberTooLarge is returned by value when what it collects outgrows
+// its buffer's limit; callers name what was too large.
+var errMemberTooLarge = errors.New("member too large")
+
+// valueBuf collects one JSON value, up to limit bytes (0: no limit).
+type valueBuf struct {
+	bytes.Buffer
+	limit int64
+}
+
+func (b *valueBuf) put(c byte) error {
+	b.WriteByte(c)
+	if b.limit > 0 && int64(b.Len()) > b.limit {
+		return errMemberTooLarge
+	}
+	return nil
+}
+
+// endReader turns a body that ends before its declared length into a
+// malformed document.
+type endReader struct{ r io.Reader }
+
+func (e endReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err == io.ErrUnexpectedEOF {
+		err = syntaxErr("the document ends early")
+	}
+	return n, err
 }
 
 func (p *docParser) charge(n int64) error {
@@ -198,24 +368,27 @@ func (p *docParser) expect(want byte) error {
 	return nil
 }
 
-// key reads a member name whose opening quote was consumed; it returns the
-// raw JSON string and its decoded value.
-func (p *docParser) key() ([]byte, string, error) {
-	var raw bytes.Buffer
+// key reads a member name whose opening quote was consumed and returns it
+// decoded. A name may be as long as the member limit.
+func (p *docParser) key() (string, error) {
+	raw := valueBuf{limit: p.memberMax}
 	raw.WriteByte('"')
 	if err := p.str(&raw); err != nil {
-		return nil, "", err
+		if errors.Is(err, errMemberTooLarge) {
+			return "", packages.Errorf(packages.KindTooLarge, "A member name of the document is larger than the limit of %d bytes.", p.memberMax)
+		}
+		return "", err
 	}
 	var s string
 	if err := json.Unmarshal(raw.Bytes(), &s); err != nil {
-		return nil, "", syntaxErr("invalid member name")
+		return "", syntaxErr("invalid member name")
 	}
-	return raw.Bytes(), s, nil
+	return s, nil
 }
 
 // str copies the rest of a JSON string (after its opening quote), with its
 // closing quote, into out, escapes as they are.
-func (p *docParser) str(out *bytes.Buffer) error {
+func (p *docParser) str(out *valueBuf) error {
 	var n int64
 	defer func() { p.used += n }()
 	for {
@@ -230,17 +403,24 @@ func (p *docParser) str(out *bytes.Buffer) error {
 		if p.max > 0 && p.used+n > p.max {
 			return errDocTooLarge
 		}
-		out.WriteByte(b)
+		if err := out.put(b); err != nil {
+			return err
+		}
 		switch {
 		case b == '"':
 			return nil
 		case b == '\\':
 			e, err := p.r.ReadByte()
 			if err != nil {
-				return syntaxErr("unterminated string")
+				if err == io.EOF {
+					return syntaxErr("unterminated string")
+				}
+				return err
 			}
 			n++
-			out.WriteByte(e)
+			if err := out.put(e); err != nil {
+				return err
+			}
 		case b < 0x20:
 			return syntaxErr("control character in string")
 		}
@@ -248,8 +428,8 @@ func (p *docParser) str(out *bytes.Buffer) error {
 }
 
 // value copies one JSON value starting with c into out. Its structure is
-// validated when the collected document is decoded.
-func (p *docParser) value(out *bytes.Buffer, c byte) error {
+// only followed here; callers validate what they collect.
+func (p *docParser) value(out *valueBuf, c byte) error {
 	switch {
 	case c == '"':
 		out.WriteByte(c)
@@ -269,7 +449,9 @@ func (p *docParser) value(out *bytes.Buffer, c byte) error {
 			if b == '"' {
 				p.used += n
 				n = 0
-				out.WriteByte(b)
+				if err := out.put(b); err != nil {
+					return err
+				}
 				if err := p.str(out); err != nil {
 					return err
 				}
@@ -279,7 +461,9 @@ func (p *docParser) value(out *bytes.Buffer, c byte) error {
 			if p.max > 0 && p.used+n > p.max {
 				return errDocTooLarge
 			}
-			out.WriteByte(b)
+			if err := out.put(b); err != nil {
+				return err
+			}
 			switch b {
 			case '{', '[':
 				depth++
@@ -325,11 +509,8 @@ func (p *docParser) attachments(doc *publishDoc, attach attachFunc) error {
 		return err
 	}
 	if c == 'n' {
-		var sink bytes.Buffer
-		if err := p.value(&sink, c); err != nil {
-			return err
-		}
-		if sink.String() != "null" {
+		sink := valueBuf{limit: 8}
+		if err := p.value(&sink, c); err != nil || sink.String() != "null" {
 			return syntaxErr("_attachments must be an object")
 		}
 		return nil
@@ -348,7 +529,7 @@ func (p *docParser) attachments(doc *publishDoc, attach attachFunc) error {
 		if c != '"' {
 			return syntaxErr("expected an attachment name")
 		}
-		_, name, err := p.key()
+		name, err := p.key()
 		if err != nil {
 			return err
 		}
@@ -380,7 +561,7 @@ func (p *docParser) attachments(doc *publishDoc, attach attachFunc) error {
 func (p *docParser) attachment(name string, attach attachFunc) (attachmentInfo, error) {
 	info := attachmentInfo{Length: -1}
 	if err := p.expect('{'); err != nil {
-		return info, syntaxErr("attachment %q must be an object", name)
+		return info, syntaxErr("attachment %s must be an object", quoteName(name))
 	}
 	for first := true; ; first = false {
 		c, err := p.next()
@@ -391,9 +572,9 @@ func (p *docParser) attachment(name string, attach attachFunc) (attachmentInfo, 
 			return info, nil
 		}
 		if c != '"' {
-			return info, syntaxErr("expected a member name in attachment %q", name)
+			return info, syntaxErr("expected a member name in attachment %s", quoteName(name))
 		}
-		_, key, err := p.key()
+		key, err := p.key()
 		if err != nil {
 			return info, err
 		}
@@ -409,12 +590,12 @@ func (p *docParser) attachment(name string, attach attachFunc) (attachmentInfo, 
 				return info, syntaxErr("attachment data must be a base64 string")
 			}
 			if info.HasData {
-				return info, syntaxErr("attachment %q has data twice", name)
+				return info, syntaxErr("attachment %s has data twice", quoteName(name))
 			}
 			info.HasData = true
 			sr := &stringReader{r: p.r}
 			if attach != nil {
-				if err := attach(name, base64.NewDecoder(base64.StdEncoding, sr)); err != nil {
+				if err := attach(name, base64Reader{r: base64.NewDecoder(base64.StdEncoding, sr), name: name}); err != nil {
 					return info, err
 				}
 			}
@@ -422,20 +603,32 @@ func (p *docParser) attachment(name string, attach attachFunc) (attachmentInfo, 
 				return info, err
 			}
 		} else {
-			var v bytes.Buffer
+			v := valueBuf{limit: p.memberMax}
 			if err := p.value(&v, c); err != nil {
+				if errors.Is(err, errMemberTooLarge) {
+					return info, packages.Errorf(packages.KindTooLarge, "The %s of attachment %s is larger than the limit of %d bytes.", quoteName(key), quoteName(name), p.memberMax)
+				}
 				return info, err
 			}
 			if !json.Valid(v.Bytes()) {
-				return info, syntaxErr("invalid JSON in attachment %q", name)
+				return info, syntaxErr("invalid JSON in attachment %s", quoteName(name))
 			}
 			switch key {
 			case "content_type":
-				json.Unmarshal(v.Bytes(), &info.ContentType)
+				var ct *string
+				if json.Unmarshal(v.Bytes(), &ct) != nil {
+					return info, syntaxErr("the content_type of attachment %s must be a string", quoteName(name))
+				}
+				if ct != nil {
+					info.ContentType = *ct
+				}
 			case "length":
-				var n int64
-				if json.Unmarshal(v.Bytes(), &n) == nil && n >= 0 {
-					info.Length = n
+				var n *int64
+				if json.Unmarshal(v.Bytes(), &n) != nil || (n != nil && *n < 0) {
+					return info, syntaxErr("the length of attachment %s must be a number of bytes", quoteName(name))
+				}
+				if n != nil {
+					info.Length = *n
 				}
 			}
 		}
@@ -447,9 +640,26 @@ func (p *docParser) attachment(name string, attach attachFunc) (attachmentInfo, 
 			return info, nil
 		}
 		if c != ',' {
-			return info, syntaxErr("expected ',' or '}' in attachment %q", name)
+			return info, syntaxErr("expected ',' or '}' in attachment %s", quoteName(name))
 		}
 	}
+}
+
+// base64Reader decodes an attachment's data and reports data that is not
+// base64 (a bad character, or a length that is not a multiple of four) as
+// a malformed document.
+type base64Reader struct {
+	r    io.Reader
+	name string
+}
+
+func (b base64Reader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	var ce base64.CorruptInputError
+	if errors.As(err, &ce) || err == io.ErrUnexpectedEOF {
+		err = syntaxErr("attachment %s is not valid base64", quoteName(b.name))
+	}
+	return n, err
 }
 
 // stringReader yields the decoded contents of a JSON string whose opening

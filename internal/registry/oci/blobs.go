@@ -567,4 +567,3 @@ func (h *handler) cancelUpload(w http.ResponseWriter, r *http.Request, name Name
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
-

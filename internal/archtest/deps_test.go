@@ -2,7 +2,11 @@
 package archtest
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -61,6 +65,50 @@ func TestPackagesDomainHasNoStorageDrivers(t *testing.T) {
 			if d == f || strings.HasPrefix(d, f+"/") {
 				t.Errorf("internal/packages depends on %s", d)
 			}
+		}
+	}
+}
+
+// TestFrontsDoNotReachBlobStore fails when a protocol front names the blob
+// store interface or asks the service for it: fronts read and write bytes
+// only through the service's authorised methods (OpenFile, Upload,
+// OpenRegistryBlob, PutBlob, …), which also count downloads.
+func TestFrontsDoNotReachBlobStore(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.Dir}}`, module+"/internal/restapi", module+"/internal/registry/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dirs := strings.Fields(string(out))
+	if len(dirs) < 3 {
+		t.Fatalf("go list found too few fronts: %q", out)
+	}
+	fset := token.NewFileSet()
+	for _, dir := range dirs {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, file := range files {
+			if strings.HasSuffix(file, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(fset, file, nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				sel, ok := n.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				if x, ok := sel.X.(*ast.Ident); ok && x.Name == "packages" && sel.Sel.Name == "BlobStore" {
+					t.Errorf("%s: a front names packages.BlobStore; go through the service", fset.Position(sel.Pos()))
+				}
+				if sel.Sel.Name == "Blobs" {
+					t.Errorf("%s: a front asks for the blob store (.Blobs); go through the service", fset.Position(sel.Pos()))
+				}
+				return true
+			})
 		}
 	}
 }

@@ -146,3 +146,15 @@ func (s *Service) OpenFileBlob(ctx context.Context, f *File) (BlobReader, error)
 	}
 	return rd, nil
 }
+
+// StartUpload starts an upload session for the bytes of a file of a
+// package the caller may publish to (creating it if it does not exist), for
+// fronts that stream a file they check as it arrives (an npm tarball inside
+// its publish document). The bytes become part of the package when Publish
+// or PutFile names the digest the session commits to.
+func (s *Service) StartUpload(ctx context.Context, a *Actor, ref PackageRef, repository string) (Upload, error) {
+	if err := s.CanPublish(ctx, a, ref, repository); err != nil {
+		return nil, err
+	}
+	return s.blobs.NewUpload(ctx)
+}

@@ -78,8 +78,6 @@ func (s *Service) Specs() *Specs { return s.specs }
 // not know.
 func (s *Service) Spec(t Type) (*Spec, bool) { return s.specs.Get(t) }
 
-// Blobs returns the blob store, for fronts that stream bytes.
-func (s *Service) Blobs() BlobStore { return s.blobs }
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC() }
 

@@ -48,7 +48,7 @@ func newFixture(t *testing.T, db Database, opts ...ServerOption) *fixture {
 	}
 	publish := func(ref packages.PackageRef, version string, tags ...string) {
 		t.Helper()
-		d, n, err := svc.Blobs().Put(ctx, strings.NewReader(ref.String()+"@"+version), "")
+		d, n, err := svc.Upload(ctx, alice, packages.UploadRequest{Package: ref, Body: strings.NewReader(ref.String() + "@" + version)})
 		if err != nil {
 			t.Fatal(err)
 		}

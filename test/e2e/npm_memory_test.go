@@ -143,13 +143,10 @@ func testNpmMemoryBounded(t *testing.T, db Database) {
 	}
 	func() {
 		tgz := npmTarball(t, "@octo/legacy", "1.0.0")
-		up, err := svc.Blobs().NewUpload(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		up.Write(tgz)
 		sum := sha256.Sum256(tgz)
-		digest, size, err := up.Commit(ctx, "sha256:"+hex.EncodeToString(sum[:]))
+		digest, size, err := svc.Upload(ctx, actor, packages.UploadRequest{
+			Package: packages.PackageRef{Owner: "octo", Scope: packages.AnyOwner, Type: packages.TypeNpm, Name: "legacy"},
+			Body:    bytes.NewReader(tgz), Expected: "sha256:" + hex.EncodeToString(sum[:])})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -84,7 +84,7 @@ func TestStoredLongReadme(t *testing.T) {
 	f.srv.Config.Handler = srv
 	ctx := context.Background()
 	tgz := pkgTarball(t, "@octo/old", "1.0.0", nil)
-	up, err := env.Service.Blobs().NewUpload(ctx)
+	up, err := env.Blobs.NewUpload(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,9 +48,11 @@ type received struct {
 
 // receiver takes the tarball attachment of a publish document.
 type receiver struct {
-	h   *handler
-	ctx context.Context
-	tgz *received
+	h     *handler
+	ctx   context.Context
+	actor *packages.Actor
+	ref   packages.PackageRef
+	tgz   *received
 }
 
 // attach streams one attachment. Attachments that are not tarballs (npm's
@@ -62,7 +64,7 @@ func (rc *receiver) attach(name string, data io.Reader) error {
 	if rc.tgz != nil {
 		return packages.Errorf(packages.KindInvalid, "a publish may carry one tarball")
 	}
-	up, err := rc.h.svc.Blobs().NewUpload(rc.ctx)
+	up, err := rc.h.svc.StartUpload(rc.ctx, rc.actor, rc.ref, "")
 	if err != nil {
 		return fmt.Errorf("start upload: %w", err)
 	}
@@ -131,7 +133,7 @@ func (h *handler) put(w http.ResponseWriter, r *http.Request, a *packages.Actor,
 	}
 	defer release()
 	ctx := r.Context()
-	rc := &receiver{h: h, ctx: ctx}
+	rc := &receiver{h: h, ctx: ctx, actor: a, ref: n.ref()}
 	defer rc.cancel()
 	doc, err := parsePublish(http.MaxBytesReader(w, r.Body, limit), docLimits{doc: docMax, member: h.opts.MaxManifestSize}, rc.attach)
 	if err != nil {

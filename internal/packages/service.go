@@ -78,7 +78,6 @@ func (s *Service) Specs() *Specs { return s.specs }
 // not know.
 func (s *Service) Spec(t Type) (*Spec, bool) { return s.specs.Get(t) }
 
-
 func (s *Service) now() time.Time { return s.opts.Now().UTC() }
 
 var loginPattern = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9]|-[A-Za-z0-9]){0,38}$`)

@@ -516,9 +516,14 @@ func (s *Service) linkHeldBlob(ctx context.Context, tx Store, digest string, lin
 	return nil
 }
 
-// Referrers lists the active versions of a package whose subject is digest.
-func (s *Service) Referrers(ctx context.Context, packageID int64, digest string) ([]Version, error) {
-	return s.store.ListReferrers(ctx, packageID, digest)
+// Referrers lists the active versions whose subject is digest, of a
+// package the caller may read through a registry.
+func (s *Service) Referrers(ctx context.Context, a *Actor, ref PackageRef, digest string) ([]Version, error) {
+	_, pkg, err := s.resolve(ctx, s.store, a, ref, Active, OpRead, ViaRegistry)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.ListReferrers(ctx, pkg.ID, digest)
 }
 
 // SearchPackages lists packages of a type, across owners, whose names

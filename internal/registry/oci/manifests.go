@@ -464,13 +464,12 @@ func (h *handler) referrers(w http.ResponseWriter, r *http.Request, name Name, d
 		return errorf(codeDigestInvalid, "invalid digest %q", truncate(d))
 	}
 	ctx := r.Context()
-	pi, err := h.readPackage(ctx, c, name)
-	if err != nil {
+	if _, err := h.readPackage(ctx, c, name); err != nil {
 		return err
 	}
-	vs, err := h.svc.Referrers(ctx, pi.ID, d)
+	vs, err := h.svc.Referrers(ctx, c.actor, name.Ref, d)
 	if err != nil {
-		return err
+		return readError(c, name, err, codeNameUnknown)
 	}
 	filter := r.URL.Query()["artifactType"]
 	descs := []Descriptor{}

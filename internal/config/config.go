@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -41,6 +42,13 @@ type Config struct {
 	MaxTarballSize  int64
 	LogLevel        string
 	LogFormat       string // "text" or "json"
+
+	// Maven registry: the largest file a deploy may send, how many of the
+	// newest builds of each SNAPSHOT version are kept (0: all), and whether
+	// a deploy may replace a release's file with other content.
+	MaxMavenFileSize       int64
+	MavenSnapshotRetention int
+	MavenAllowRedeploy     bool
 }
 
 // Defaults returns the embedded default configuration.
@@ -56,6 +64,8 @@ func Defaults() Config {
 		MaxTarballSize:  256 << 20,
 		LogLevel:        "info",
 		LogFormat:       "text",
+
+		MaxMavenFileSize: 1 << 30,
 	}
 }
 
@@ -92,6 +102,26 @@ func (c *Config) fields(storageOnly bool) []field {
 			return nil
 		}, func() string { return fmt.Sprint(*p) }}
 	}
+	num := func(name, usage string, p *int) field {
+		return field{name, usage, func(s string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil {
+				return fmt.Errorf("%s: %q is not a whole number", name, s)
+			}
+			*p = n
+			return nil
+		}, func() string { return strconv.Itoa(*p) }}
+	}
+	boolean := func(name, usage string, p *bool) field {
+		return field{name, usage, func(s string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(s))
+			if err != nil {
+				return fmt.Errorf("%s: %q is not true or false", name, s)
+			}
+			*p = b
+			return nil
+		}, func() string { return strconv.FormatBool(*p) }}
+	}
 	fs := []field{
 		str("data-dir", "directory of the embedded default: SQLite database and blob files", &c.DataDir),
 		str("database", "database: a SQLite file path (default <data-dir>/packhub.db) or a postgres:// URL", &c.Database),
@@ -115,6 +145,9 @@ func (c *Config) fields(storageOnly bool) []field {
 		size("max-blob-size", "largest blob accepted (bytes, or with KiB/MiB/GiB)", &c.MaxBlobSize),
 		size("max-manifest-size", "largest OCI manifest accepted", &c.MaxManifestSize),
 		size("max-tarball-size", "largest npm tarball accepted", &c.MaxTarballSize),
+		size("max-maven-file-size", "largest file a Maven deploy may send", &c.MaxMavenFileSize),
+		num("maven-snapshot-retention", "newest builds kept of each Maven SNAPSHOT version (0: all)", &c.MavenSnapshotRetention),
+		boolean("maven-allow-redeploy", "let a deploy replace a Maven release's file with other content", &c.MavenAllowRedeploy),
 	)
 }
 
@@ -252,6 +285,12 @@ func (c *Config) complete() error {
 	}
 	if c.PurgeInterval < 0 {
 		errs = append(errs, errors.New("purge-interval must not be negative"))
+	}
+	if c.MavenSnapshotRetention < 0 {
+		errs = append(errs, errors.New("maven-snapshot-retention must not be negative"))
+	}
+	if c.MaxMavenFileSize < 0 {
+		errs = append(errs, errors.New("max-maven-file-size must not be negative"))
 	}
 	for name, v := range map[string]int64{"max-blob-size": c.MaxBlobSize, "max-manifest-size": c.MaxManifestSize, "max-tarball-size": c.MaxTarballSize} {
 		if v < 0 {

@@ -1,0 +1,42 @@
+package packages
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// What registries whose URLs name a repository (Maven's
+// /maven/OWNER/REPO/) need beyond the operations every front shares.
+
+// InRepository reports whether the package belongs to the repository
+// "OWNER/REPO" (case-insensitively, as GitHub compares names). A registry
+// whose URL names a repository serves through it only that repository's
+// packages.
+func (pi *PackageInfo) InRepository(fullName string) bool {
+	owner, name, ok := strings.Cut(fullName, "/")
+	if !ok || pi.Repository == nil || pi.RepositoryOwner == nil {
+		return false
+	}
+	return strings.EqualFold(pi.RepositoryOwner.Login, owner) && strings.EqualFold(pi.Repository.Name, name)
+}
+
+// PublicRepository reports whether "OWNER/REPO" names a public repository.
+// It is false alike for a private, an internal and a missing repository,
+// so that a registry may tell an anonymous caller "not found" for what
+// anybody may know is missing (a public repository has no hidden
+// packages) and ask for credentials for everything else.
+func (s *Service) PublicRepository(ctx context.Context, fullName string) (bool, error) {
+	owner, name, ok := strings.Cut(fullName, "/")
+	if !ok || !ValidLogin(owner) || !ValidRepositoryName(name) {
+		return false, nil
+	}
+	r, _, err := s.repositoryByFullName(ctx, fullName)
+	switch {
+	case err == nil:
+		return r.Visibility == Public, nil
+	case IsNotFound(err):
+		return false, nil
+	}
+	return false, fmt.Errorf("repository %s: %w", fullName, err)
+}

@@ -368,3 +368,43 @@ func TestMaven(t *testing.T) {
 		t.Fatalf("anonymous dependency:get of a private package: %s", tail(out, 3000))
 	}
 }
+
+// TestMavenUncleanPaths checks that paths with dot segments reach the
+// Maven registry, which refuses them, instead of being redirected to
+// their cleaned form, and that nothing is stored.
+func TestMavenUncleanPaths(t *testing.T) {
+	s := StartServer(t)
+	s.Admin("user", "create", "octo")
+	s.Admin("repo", "create", "octo/libs", "--visibility", "private")
+	tok := s.Token("octo", "read:packages,write:packages,repo")
+	for _, p := range []string{
+		"/maven/octo/libs/com/example/../../../etc/1.0/passwd",
+		"/maven/octo/libs/com/example/lib/1.0/../lib-1.0.jar",
+		"/maven/octo/libs/com/./example/lib/1.0/lib-1.0.jar",
+		"/maven/octo/libs/com//example/lib/1.0/lib-1.0.jar",
+		"/maven/octo/libs/com/%2e%2e/lib/1.0/lib-1.0.jar",
+		"/maven/octo/libs/com/example/lib/1.0/..%2F..%2Flib-1.0.jar",
+	} {
+		req, err := http.NewRequest("PUT", s.URL+p, strings.NewReader("jar"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth("maven", tok)
+		c := s.Client()
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("PUT %s: %d %s", p, res.StatusCode, b)
+		}
+	}
+	var pkgs []json.RawMessage
+	json.Unmarshal(restCall(t, s, "GET", "/user/packages?package_type=maven", tok), &pkgs)
+	if len(pkgs) != 0 {
+		t.Fatalf("packages after refused deploys: %s", pkgs)
+	}
+}

@@ -40,3 +40,28 @@ func (s *Service) PublicRepository(ctx context.Context, fullName string) (bool, 
 	}
 	return false, fmt.Errorf("repository %s: %w", fullName, err)
 }
+
+// OpenRegistryFile is OpenFile for the most frequent registry read, a
+// download: the owner, the package, the version and its file are resolved
+// in one statement where the store can (RegistryLookuper), and authorized
+// as OpenFile authorizes them. It answers what OpenFile answers, except
+// that the version carries no tags and the file no creation time when the
+// store resolved them in one statement.
+func (s *Service) OpenRegistryFile(ctx context.Context, a *Actor, req OpenFileRequest) (*FileContent, error) {
+	name, err := s.specs.spec(req.Package.Type).Normalize(req.Version)
+	if err != nil {
+		return nil, ErrVersionNotFound
+	}
+	pi, v, f, err := s.RegistryManifest(ctx, a, req.Package, name, true, req.Name)
+	if err != nil {
+		return nil, err
+	}
+	rd, err := s.blobs.Open(ctx, f.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("open blob %s of %s@%s: %w", f.Digest, req.Package, v.Name, err)
+	}
+	if req.CountDownload {
+		s.CountDownload(pi.ID, v.ID)
+	}
+	return &FileContent{Package: pi, Version: &VersionInfo{Version: *v}, File: f, Reader: rd}, nil
+}

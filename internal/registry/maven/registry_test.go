@@ -431,3 +431,49 @@ func TestUploadedMetadataIsReconciled(t *testing.T) {
 	f.put("/maven/alice/libs/com/example/maven-metadata.xml", f.alice,
 		[]byte(`<metadata><plugins><plugin><name>X</name><prefix>x</prefix><artifactId>x-maven-plugin</artifactId></plugin></plugins></metadata>`), http.StatusCreated)
 }
+
+// An unchanged package's metadata is rendered once; a deploy, also of a
+// SNAPSHOT build, renders it anew.
+func TestMetadataCache(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, env *testenv.Env) {
+		f := newFixture(t, env, Options{})
+		h := New(env.Service, Options{}).(*handler)
+		ctx := context.Background()
+		a := env.Actor(f.alice)
+		f.deployRelease("1.0")
+		art, err := parsePath(libDir + "maven-metadata.xml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		d1, err := h.artifactMetadata(ctx, a, art)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d2, err := h.artifactMetadata(ctx, a, art); err != nil || d2 != d1 {
+			t.Fatalf("second read rendered again (%v)", err)
+		}
+		f.deployRelease("1.1")
+		d3, err := h.artifactMetadata(ctx, a, art)
+		if err != nil || d3 == d1 || !strings.Contains(string(d3.body), "<version>1.1</version>") {
+			t.Fatalf("after a deploy: %v %s", err, d3.body)
+		}
+
+		dir := libDir + "2.0-SNAPSHOT/"
+		f.deploy(dir, "lib-2.0-20240102.030401-1.jar", []byte("1"))
+		ver, err := parsePath(dir + "maven-metadata.xml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		v1, err := h.versionMetadata(ctx, a, ver)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v2, err := h.versionMetadata(ctx, a, ver); err != nil || v2 != v1 {
+			t.Fatalf("second read of the SNAPSHOT rendered again (%v)", err)
+		}
+		f.deploy(dir, "lib-2.0-20240102.030402-2.jar", []byte("2"))
+		if v3, err := h.versionMetadata(ctx, a, ver); err != nil || !strings.Contains(string(v3.body), "<buildNumber>2</buildNumber>") {
+			t.Fatalf("after a new build: %v %s", err, v3.body)
+		}
+	})
+}

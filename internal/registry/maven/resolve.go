@@ -24,7 +24,8 @@ import (
 // of the package's current revision.
 func (h *handler) artifactMetadata(ctx context.Context, a *packages.Actor, l *location) (*document, error) {
 	ref := l.ref()
-	pi, err := h.svc.RegistryPackage(ctx, a, ref)
+	// The whole package row, with the revision the cache checks.
+	pi, err := h.svc.GetPackage(ctx, a, ref, packages.OpRead, packages.ViaRegistry)
 	if err != nil {
 		return nil, err
 	}
@@ -139,10 +140,10 @@ func (h *handler) resolveName(ctx context.Context, a *packages.Actor, l *locatio
 func (h *handler) download(w http.ResponseWriter, r *http.Request, a *packages.Actor, l *location) error {
 	ctx := r.Context()
 	req := packages.OpenFileRequest{Package: l.ref(), Version: l.version, Name: l.file}
-	c, err := h.svc.OpenFile(ctx, a, req)
+	c, err := h.svc.OpenRegistryFile(ctx, a, req)
 	if errors.Is(err, packages.ErrFileNotFound) && isSnapshot(l.version) {
 		if req.Name, err = h.resolveName(ctx, a, l); err == nil {
-			c, err = h.svc.OpenFile(ctx, a, req)
+			c, err = h.svc.OpenRegistryFile(ctx, a, req)
 		}
 	}
 	if err != nil {

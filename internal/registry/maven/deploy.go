@@ -53,7 +53,15 @@ func (h *handler) putFile(w http.ResponseWriter, r *http.Request, a *packages.Ac
 		body = bytes.NewReader(data)
 	}
 	ref := l.ref()
-	digest, _, err := h.svc.Upload(ctx, a, packages.UploadRequest{Package: ref, Repository: l.repository(), Body: body})
+	cr := &countingReader{r: body}
+	up := packages.UploadRequest{Package: ref, Repository: l.repository(), Body: cr}
+	digest, _, err := h.svc.Upload(ctx, a, up)
+	if packages.IsConflict(err) && cr.n == 0 {
+		// The first deploys of a package race to create it: the check
+		// before the bytes are read met another's creation. Once it exists,
+		// the upload goes through.
+		digest, _, err = h.svc.Upload(ctx, a, up)
+	}
 	if err != nil {
 		return err
 	}
@@ -61,10 +69,17 @@ func (h *handler) putFile(w http.ResponseWriter, r *http.Request, a *packages.Ac
 	if isSnapshot(l.version) || h.opts.AllowRedeploy {
 		policy = packages.FileReplace
 	}
-	res, err := h.svc.PutFile(ctx, a, packages.PutFileRequest{
+	req := packages.PutFileRequest{
 		Package: ref, Version: l.version, CreateVersion: true, Repository: l.repository(), IfExists: policy,
 		File: packages.File{Name: l.file, Digest: digest, MediaType: mediaType(af.extension)},
-	})
+	}
+	res, err := h.svc.PutFile(ctx, a, req)
+	if packages.IsConflict(err) {
+		// Another deploy may have created the package or the version in
+		// the meantime: once they exist, the put succeeds, or meets the
+		// same conflict again when the file itself is the conflict.
+		res, err = h.svc.PutFile(ctx, a, req)
+	}
 	if err != nil {
 		if packages.IsConflict(err) && policy == packages.FileKeepIfSame {
 			return packages.Wrap(packages.KindConflict, "Release "+l.version+" already has "+l.file+" with other content: releases cannot be redeployed.", err)
@@ -257,4 +272,16 @@ func (h *handler) reconcile(ctx context.Context, a *packages.Actor, l *location,
 		h.log.InfoContext(ctx, "maven metadata lists versions the server does not hold; they are left out",
 			"package", l.ref().Name, "versions", unknown)
 	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }

@@ -1,15 +1,18 @@
 package maven
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -67,6 +70,13 @@ func (f *fixture) do(method, path, token string, body []byte) resp {
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
+	return f.doStream(method, path, token, rd)
+}
+
+// doStream sends a body of unknown length (chunked) unless it is a
+// *bytes.Reader.
+func (f *fixture) doStream(method, path, token string, rd io.Reader) resp {
+	f.t.Helper()
 	req, err := http.NewRequest(method, f.srv.URL+path, rd)
 	if err != nil {
 		f.t.Fatal(err)
@@ -280,9 +290,9 @@ func TestDeleteAndRestoreShowInMetadata(t *testing.T) {
 func TestConcurrentDeploys(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, env *testenv.Env) {
 		f := newFixture(t, env, Options{})
-		f.deployRelease("0.9")
 		var wg sync.WaitGroup
-		for _, v := range []string{"1.0", "2.0"} {
+		// The first deploys of a package: both create it.
+		for _, v := range []string{"0.9", "1.0", "2.0"} {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -294,7 +304,7 @@ func TestConcurrentDeploys(t *testing.T) {
 					{libDir + v + "/lib-" + v + ".jar", jar},
 					{libDir + v + "/lib-" + v + ".pom", pomOf("com.example", "lib", v)},
 					// Each client lists only what it knew and its own version.
-					{libDir + "maven-metadata.xml", renderArtifactMetadata("com.example", "lib", []string{"0.9", v}, time.Now())},
+					{libDir + "maven-metadata.xml", renderArtifactMetadata("com.example", "lib", []string{v}, time.Now())},
 				} {
 					r := f.do("PUT", p.path, f.alice, p.body)
 					if r.status != http.StatusCreated {
@@ -334,6 +344,7 @@ func TestBadInput(t *testing.T) {
 			{"missing repository", "PUT", "/maven/alice/nope/com/example/other/1.0/other-1.0.jar", []byte("x"), 404, "not found"},
 			{"another owner's repository", "PUT", "/maven/bob/libs/com/example/lib/1.0/lib-1.0.jar", []byte("x"), 404, ""},
 			{"too large", "PUT", libDir + "1.1/lib-1.1.jar", bytes.Repeat([]byte("x"), 1001), 413, "larger"},
+			{"too large, chunked", "PUT", libDir + "1.1/lib-1.1.jar", nil, 413, "larger"},
 			{"malformed metadata", "PUT", libDir + "maven-metadata.xml", []byte("<metadata><versioning>"), 400, "not valid XML"},
 			{"metadata of another artifact", "PUT", libDir + "maven-metadata.xml", []byte("<metadata><artifactId>core</artifactId></metadata>"), 400, "artifactId"},
 			{"metadata with a bad version", "PUT", libDir + "maven-metadata.xml", []byte("<metadata><artifactId>lib</artifactId><versioning><versions><version>a b</version></versions></versioning></metadata>"), 400, "not a Maven version"},
@@ -344,6 +355,10 @@ func TestBadInput(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				f.t = t
+				if strings.HasSuffix(tt.name, "chunked") {
+					f.want(f.doStream(tt.method, tt.path, f.alice, io.MultiReader(bytes.NewReader(make([]byte, 600)), bytes.NewReader(make([]byte, 600)))), tt.status, tt.contains)
+					return
+				}
 				f.want(f.do(tt.method, tt.path, f.alice, tt.body), tt.status, tt.contains)
 			})
 		}
@@ -476,4 +491,51 @@ func TestMetadataCache(t *testing.T) {
 			t.Fatalf("after a new build: %v %s", err, v3.body)
 		}
 	})
+}
+
+// Maven sends every PUT with Expect: 100-continue and its credentials
+// preemptively: the body is asked for only once the request is accepted,
+// and a refused one is answered at once.
+func TestExpectContinue(t *testing.T) {
+	env := testenv.New(t, "sqlite")
+	f := newFixture(t, env, Options{})
+	send := func(auth string) (string, *bufio.Reader, net.Conn) {
+		t.Helper()
+		conn, err := net.Dial("tcp", f.srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(conn, "PUT %s1.0/lib-1.0.jar HTTP/1.1\r\nHost: x\r\n%sContent-Length: 3\r\nExpect: 100-continue\r\n\r\n", libDir, auth)
+		br := bufio.NewReader(conn)
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		return line, br, conn
+	}
+	basic := "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte("maven:"+f.alice)) + "\r\n"
+	line, br, conn := send(basic)
+	if !strings.HasPrefix(line, "HTTP/1.1 100") {
+		t.Fatalf("first answer %q, want 100 Continue", line)
+	}
+	for {
+		l, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l == "\r\n" {
+			break
+		}
+	}
+	io.WriteString(conn, "jar")
+	res, err := http.ReadResponse(br, nil)
+	if err != nil || res.StatusCode != http.StatusCreated {
+		t.Fatalf("after the body: %v %v", res, err)
+	}
+	line, _, _ = send("")
+	if !strings.HasPrefix(line, "HTTP/1.1 401") {
+		t.Fatalf("without credentials: %q, want 401 before the body", line)
+	}
 }

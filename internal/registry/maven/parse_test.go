@@ -25,6 +25,8 @@ func TestParsePath(t *testing.T) {
 		{"/maven/octo/*/com/example/lib/1.0/lib-1.0.pom", location{owner: "octo", repo: "*", target: targetFile, group: "com.example", artifact: "lib", version: "1.0", file: "lib-1.0.pom"}, ""},
 		{"/maven/octo/%2A/com/example/lib/1.0/lib-1.0.pom", location{owner: "octo", repo: "*", target: targetFile, group: "com.example", artifact: "lib", version: "1.0", file: "lib-1.0.pom"}, ""},
 		{"/maven/octo/libs/com/example/lib/", location{owner: "octo", repo: "libs", target: targetListing}, ""},
+		{"/maven/octo/libs/com/example/lib/1.0+b1/", location{owner: "octo", repo: "libs", target: targetListing}, ""},
+		{"/maven/octo/libs/com/example/lib/%2e%2e/", location{}, "bad"},
 		{"/maven/octo/libs/com/example/lib.core/2.0/lib.core-2.0.jar", location{owner: "octo", repo: "libs", target: targetFile, group: "com.example", artifact: "lib.core", version: "2.0", file: "lib.core-2.0.jar"}, ""},
 
 		{"/maven/octo/libs/com/../lib/1.0/lib-1.0.jar", location{}, "bad"},

@@ -122,7 +122,7 @@ func parsePath(escaped string) (*location, error) {
 	if isDir || len(segs) == 0 {
 		l.target, l.dir = targetListing, segs
 		for _, s := range segs {
-			if !validArtifactID(s) {
+			if !validFileName(s) {
 				return nil, badPath("not a directory of a Maven repository")
 			}
 		}

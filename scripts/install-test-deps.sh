@@ -27,6 +27,14 @@ if [ -z "${PACKHUB_TEST_DATABASE_URL:-}" ] && ! command -v initdb >/dev/null &&
   ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   apt_pkgs+=(postgresql)
 fi
+# Maven and the plugins the Maven tests pin, from Debian's repository
+# (/usr/share/maven-repo), the only one they resolve plugins from.
+command -v javac >/dev/null || apt_pkgs+=(default-jdk-headless)
+command -v mvn >/dev/null || apt_pkgs+=(maven)
+for p in libmaven-deploy-plugin-java libmaven-dependency-plugin-java libmaven-install-plugin-java \
+  libmaven-resources-plugin-java libmaven-compiler-plugin-java libsurefire-java libmaven-jar-plugin-java; do
+  dpkg -s "$p" >/dev/null 2>&1 || apt_pkgs+=("$p")
+done
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

@@ -56,6 +56,12 @@ type Config struct {
 	// they read, such as npm publish documents; 0 turns the cap off.
 	MaxLargeBodies int
 	LargeBodySize  int64
+	// Maven registry: the largest file a deploy may send, how many of the
+	// newest builds of each SNAPSHOT version are kept (0: all), and whether
+	// a deploy may replace a release's file with other content.
+	MaxMavenFileSize       int64
+	MavenSnapshotRetention int
+	MavenAllowRedeploy     bool
 }
 
 // Defaults returns the embedded default configuration.
@@ -75,6 +81,7 @@ func Defaults() Config {
 		MaxNpmManifestSize: 8 << 20,
 		MaxLargeBodies:     4,
 		LargeBodySize:      1 << 20,
+		MaxMavenFileSize:   1 << 30,
 	}
 }
 
@@ -123,6 +130,16 @@ func (c *Config) fields() []field {
 			return nil
 		}, get: func() string { return strconv.Itoa(*p) }}
 	}
+	boolean := func(name, usage string, p *bool) field {
+		return field{name: name, meta: "BOOL", usage: usage, set: func(s string) error {
+			v, err := strconv.ParseBool(strings.TrimSpace(s))
+			if err != nil {
+				return fmt.Errorf("%q is not true or false", s)
+			}
+			*p = v
+			return nil
+		}, get: func() string { return strconv.FormatBool(*p) }}
+	}
 	storage := func(f field) field { f.storage = true; return f }
 	return []field{
 		storage(str("data-dir", "DIR", "directory of the embedded default: SQLite database and blob files", &c.DataDir)),
@@ -145,6 +162,9 @@ func (c *Config) fields() []field {
 		size("max-npm-manifest-size", "largest version manifest (and other document member) an npm publish may carry", &c.MaxNpmManifestSize),
 		num("max-large-bodies", "how many large request bodies (npm documents) are read at once (0: no cap)", &c.MaxLargeBodies),
 		size("large-body-size", "size over which a request body counts as large for max-large-bodies", &c.LargeBodySize),
+		size("max-maven-file-size", "largest file a Maven deploy may send", &c.MaxMavenFileSize),
+		num("maven-snapshot-retention", "newest builds kept of each Maven SNAPSHOT version (0: all)", &c.MavenSnapshotRetention),
+		boolean("maven-allow-redeploy", "let a deploy replace a Maven release's file with other content", &c.MavenAllowRedeploy),
 	}
 }
 
@@ -362,6 +382,12 @@ func (c *Config) complete() error {
 	}
 	if c.PurgeInterval < 0 {
 		errs = append(errs, errors.New("purge-interval must not be negative"))
+	}
+	if c.MavenSnapshotRetention < 0 {
+		errs = append(errs, errors.New("maven-snapshot-retention must not be negative"))
+	}
+	if c.MaxMavenFileSize < 0 {
+		errs = append(errs, errors.New("max-maven-file-size must not be negative"))
 	}
 	for name, v := range map[string]int64{"max-blob-size": c.MaxBlobSize, "max-manifest-size": c.MaxManifestSize, "max-tarball-size": c.MaxTarballSize, "large-body-size": c.LargeBodySize} {
 		if v < 0 {

@@ -142,6 +142,10 @@ func TestValidation(t *testing.T) {
 		{"large bodies not a number", []string{"--max-large-bodies", "many"}, nil, "", "max-large-bodies: invalid number"},
 		{"negative large bodies", nil, map[string]string{"PACKHUB_MAX_LARGE_BODIES": "-1"}, "", "max-large-bodies must not be negative"},
 		{"bad large body size", []string{"--large-body-size", "-5"}, nil, "", "large-body-size"},
+		{"bad retention", []string{"--maven-snapshot-retention", "some"}, nil, "", "maven-snapshot-retention"},
+		{"negative retention", nil, map[string]string{"PACKHUB_MAVEN_SNAPSHOT_RETENTION": "-1"}, "", "maven-snapshot-retention must not be negative"},
+		{"bad redeploy", nil, nil, `{"maven-allow-redeploy": "maybe"}`, "maven-allow-redeploy"},
+		{"bad maven file size", []string{"--max-maven-file-size", "-5"}, nil, "", "max-maven-file-size"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -282,4 +286,19 @@ func FuzzParseSize(f *testing.F) {
 			t.Fatalf("ParseSize(%q) = %d", s, n)
 		}
 	})
+}
+
+func TestMavenSettings(t *testing.T) {
+	cfg, err := load(t, nil, nil, "")
+	if err != nil || cfg.MaxMavenFileSize != 1<<30 || cfg.MavenSnapshotRetention != 0 || cfg.MavenAllowRedeploy {
+		t.Fatalf("defaults: %v %d %d %v", err, cfg.MaxMavenFileSize, cfg.MavenSnapshotRetention, cfg.MavenAllowRedeploy)
+	}
+	cfg, err = load(t, []string{"--maven-snapshot-retention", "5", "--maven-allow-redeploy=true"}, map[string]string{"PACKHUB_MAX_MAVEN_FILE_SIZE": "2GiB"}, "")
+	if err != nil || cfg.MaxMavenFileSize != 2<<30 || cfg.MavenSnapshotRetention != 5 || !cfg.MavenAllowRedeploy {
+		t.Fatalf("flags and environment: %v %d %d %v", err, cfg.MaxMavenFileSize, cfg.MavenSnapshotRetention, cfg.MavenAllowRedeploy)
+	}
+	cfg, err = load(t, nil, map[string]string{"PACKHUB_MAVEN_ALLOW_REDEPLOY": "false"}, `{"maven-snapshot-retention": 3, "maven-allow-redeploy": true}`)
+	if err != nil || cfg.MavenSnapshotRetention != 3 || cfg.MavenAllowRedeploy {
+		t.Fatalf("file under the environment: %v %d %v", err, cfg.MavenSnapshotRetention, cfg.MavenAllowRedeploy)
+	}
 }

@@ -44,6 +44,8 @@ func MavenSpec() Spec {
 		Scoping:             RepositoryScoped,
 		LastVersion:         LastVersionRefused,
 		RegistryLastVersion: LastVersionRefused,
+		NormalizeVersion:    normalizeMavenVersion,
+		CompareVersions:     CompareMavenVersions,
 	}
 }
 

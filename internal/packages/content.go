@@ -158,3 +158,20 @@ func (s *Service) StartUpload(ctx context.Context, a *Actor, ref PackageRef, rep
 	}
 	return s.blobs.NewUpload(ctx)
 }
+
+// VersionFiles returns an active version of a package the caller may read
+// through a registry, with its files.
+func (s *Service) VersionFiles(ctx context.Context, a *Actor, ref PackageRef, version string) (*PackageInfo, *VersionInfo, []File, error) {
+	pi, vi, err := s.GetVersionByName(ctx, a, ref, version, ViaRegistry)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	fs, err := s.store.ListFiles(ctx, vi.ID)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("files of %s@%s: %w", ref, version, err)
+	}
+	for i := range fs {
+		fs[i].readable = true
+	}
+	return pi, vi, fs, nil
+}

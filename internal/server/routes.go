@@ -10,6 +10,7 @@ import (
 	"github.com/packhub/packhub/internal/bodylimit"
 	"github.com/packhub/packhub/internal/config"
 	"github.com/packhub/packhub/internal/packages"
+	"github.com/packhub/packhub/internal/registry/maven"
 	"github.com/packhub/packhub/internal/registry/npm"
 	"github.com/packhub/packhub/internal/registry/oci"
 	"github.com/packhub/packhub/internal/restapi"
@@ -40,6 +41,10 @@ type front struct {
 	label    string
 	prefixes []string // "/" claims what no other front claims
 	build    func(d frontDeps) http.Handler
+	// rawPaths hands the front paths with dot segments or empty segments
+	// as they came, for it to refuse, where the mux would redirect them to
+	// their cleaned form (Maven answers a path with ".." with 400).
+	rawPaths bool
 }
 
 // mainFronts are the fronts of the main listener. Registries claim their
@@ -52,6 +57,10 @@ var mainFronts = []front{
 	{label: "npm", prefixes: []string{"/npm/"}, build: func(d frontDeps) http.Handler {
 		return npm.New(d.svc, npm.Options{BaseURL: d.cfg.BaseURL, MaxTarballSize: d.cfg.MaxTarballSize,
 			MaxManifestSize: d.cfg.MaxNpmManifestSize, Bodies: d.bodies, Logger: d.logger})
+	}},
+	{label: "maven", prefixes: []string{maven.Prefix + "/"}, rawPaths: true, build: func(d frontDeps) http.Handler {
+		return maven.New(d.svc, maven.Options{MaxFileSize: d.cfg.MaxMavenFileSize, SnapshotRetention: d.cfg.MavenSnapshotRetention,
+			AllowRedeploy: d.cfg.MavenAllowRedeploy, Logger: d.logger})
 	}},
 	{label: "rest", prefixes: []string{"/"}, build: func(d frontDeps) http.Handler {
 		return restapi.New(d.svc, restapi.Options{BaseURL: d.cfg.BaseURL, Logger: d.logger})
@@ -73,13 +82,36 @@ func routes(fronts []front, d frontDeps, m *metrics, ready *atomic.Bool) http.Ha
 	if m != nil {
 		mux.Handle("GET /metrics", m.handler())
 	}
+	var raw []rawFront
 	for _, f := range fronts {
 		h := f.build(d)
 		for _, p := range f.prefixes {
 			mux.Handle(p, h)
+			if f.rawPaths {
+				raw = append(raw, rawFront{p, h})
+			}
 		}
 	}
-	return mux
+	if len(raw) == 0 {
+		return mux
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; strings.Contains(p, "/.") || strings.Contains(p, "//") {
+			for _, f := range raw {
+				if strings.HasPrefix(p, f.prefix) {
+					f.h.ServeHTTP(w, r)
+					return
+				}
+			}
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// rawFront is a front that judges unclean paths under its prefix itself.
+type rawFront struct {
+	prefix string
+	h      http.Handler
 }
 
 // labeller names the front a path belongs to, for metrics and logs.

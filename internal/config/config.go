@@ -39,23 +39,29 @@ type Config struct {
 	MaxBlobSize     int64
 	MaxManifestSize int64
 	MaxTarballSize  int64
-	LogLevel        string
-	LogFormat       string // "text" or "json"
+	// MaxGemSize bounds a pushed .gem; MaxGemMetadataSize what its
+	// metadata.gz may unpack to.
+	MaxGemSize         int64
+	MaxGemMetadataSize int64
+	LogLevel           string
+	LogFormat          string // "text" or "json"
 }
 
 // Defaults returns the embedded default configuration.
 func Defaults() Config {
 	return Config{
-		Addr:            "127.0.0.1:8080",
-		DataDir:         "./data",
-		RestoreWindow:   30 * 24 * time.Hour,
-		PurgeInterval:   time.Hour,
-		UploadMaxAge:    24 * time.Hour,
-		MaxBlobSize:     10 << 30,
-		MaxManifestSize: 4 << 20,
-		MaxTarballSize:  256 << 20,
-		LogLevel:        "info",
-		LogFormat:       "text",
+		Addr:               "127.0.0.1:8080",
+		DataDir:            "./data",
+		RestoreWindow:      30 * 24 * time.Hour,
+		PurgeInterval:      time.Hour,
+		UploadMaxAge:       24 * time.Hour,
+		MaxBlobSize:        10 << 30,
+		MaxManifestSize:    4 << 20,
+		MaxTarballSize:     256 << 20,
+		MaxGemSize:         256 << 20,
+		MaxGemMetadataSize: 4 << 20,
+		LogLevel:           "info",
+		LogFormat:          "text",
 	}
 }
 
@@ -115,6 +121,8 @@ func (c *Config) fields(storageOnly bool) []field {
 		size("max-blob-size", "largest blob accepted (bytes, or with KiB/MiB/GiB)", &c.MaxBlobSize),
 		size("max-manifest-size", "largest OCI manifest accepted", &c.MaxManifestSize),
 		size("max-tarball-size", "largest npm tarball accepted", &c.MaxTarballSize),
+		size("max-gem-size", "largest .gem accepted by the RubyGems registry", &c.MaxGemSize),
+		size("max-gem-metadata-size", "most bytes a gem's metadata.gz may unpack to", &c.MaxGemMetadataSize),
 	)
 }
 
@@ -253,7 +261,8 @@ func (c *Config) complete() error {
 	if c.PurgeInterval < 0 {
 		errs = append(errs, errors.New("purge-interval must not be negative"))
 	}
-	for name, v := range map[string]int64{"max-blob-size": c.MaxBlobSize, "max-manifest-size": c.MaxManifestSize, "max-tarball-size": c.MaxTarballSize} {
+	for name, v := range map[string]int64{"max-blob-size": c.MaxBlobSize, "max-manifest-size": c.MaxManifestSize, "max-tarball-size": c.MaxTarballSize,
+		"max-gem-size": c.MaxGemSize, "max-gem-metadata-size": c.MaxGemMetadataSize} {
 		if v < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative", name))
 		}

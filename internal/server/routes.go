@@ -10,6 +10,7 @@ import (
 	"github.com/packhub/packhub/internal/packages"
 	"github.com/packhub/packhub/internal/registry/npm"
 	"github.com/packhub/packhub/internal/registry/oci"
+	"github.com/packhub/packhub/internal/registry/rubygems"
 	"github.com/packhub/packhub/internal/restapi"
 )
 
@@ -42,6 +43,9 @@ var mainFronts = []front{
 	}},
 	{label: "npm", prefixes: []string{"/npm/"}, build: func(d frontDeps) http.Handler {
 		return npm.New(d.svc, npm.Options{BaseURL: d.cfg.BaseURL, MaxTarballSize: d.cfg.MaxTarballSize, Logger: d.logger})
+	}},
+	{label: "rubygems", prefixes: []string{"/rubygems/"}, build: func(d frontDeps) http.Handler {
+		return rubygems.New(d.svc, rubygems.Options{BaseURL: d.cfg.BaseURL, MaxGemSize: d.cfg.MaxGemSize, MaxMetadataSize: d.cfg.MaxGemMetadataSize, Logger: d.logger})
 	}},
 	{label: "rest", prefixes: []string{"/"}, build: func(d frontDeps) http.Handler {
 		return restapi.New(d.svc, restapi.Options{BaseURL: d.cfg.BaseURL, Logger: d.logger})

@@ -274,5 +274,3 @@ func (h *hashes) hex() map[string]string {
 		"SHA512": hex.EncodeToString(h.sha512.Sum(nil)),
 	}
 }
-
-

@@ -396,7 +396,9 @@ func newOwnerDoc(created time.Time, docs []*gemDoc) *ownerDoc {
 	return od
 }
 
-func (od *ownerDoc) size() int { return len(od.versions) + len(od.names) + 64*len(od.gems) + len(od.full)*32 }
+func (od *ownerDoc) size() int {
+	return len(od.versions) + len(od.names) + 64*len(od.gems) + len(od.full)*32
+}
 
 // lookup finds an active platform gem by its full name.
 func (od *ownerDoc) lookup(full string) (*gemDoc, *gemSpec) {

@@ -48,7 +48,8 @@ func gemError(format string, args ...any) error {
 // paths are safe, its metadata is within limits and its checksums (when it
 // has any) match. r is read to the end of the tar archive.
 func readGem(r io.Reader, lim gemLimits) (*gemSpec, error) {
-	tr := tar.NewReader(r)
+	tail := &tailReader{r: r}
+	tr := tar.NewReader(tail)
 	var spec *gemSpec
 	sums := map[string]map[string]string{} // entry -> algorithm -> hex
 	var declared map[string]map[string]string
@@ -57,6 +58,9 @@ func readGem(r io.Reader, lim gemLimits) (*gemSpec, error) {
 	for i := 0; ; i++ {
 		h, err := tr.Next()
 		if err == io.EOF {
+			if !tail.endMarker() && (spec != nil || len(seen) > 0) {
+				return nil, gemError("it is truncated: the tar archive has no end")
+			}
 			break
 		}
 		if err != nil {
@@ -273,4 +277,40 @@ func (h *hashes) hex() map[string]string {
 		"SHA256": hex.EncodeToString(h.sha256.Sum(nil)),
 		"SHA512": hex.EncodeToString(h.sha512.Sum(nil)),
 	}
+}
+
+// tailReader remembers the last bytes read through it: the tar reader
+// reads exactly up to the end of the archive, which must be two zero
+// blocks, or else the archive was cut short at an entry's end.
+type tailReader struct {
+	r    io.Reader
+	tail []byte // the last (up to) tailSize bytes read
+}
+
+const tailSize = 1024
+
+func (t *tailReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if n >= tailSize {
+		t.tail = append(t.tail[:0], p[n-tailSize:n]...)
+	} else if n > 0 {
+		t.tail = append(t.tail, p[:n]...)
+		if over := len(t.tail) - tailSize; over > 0 {
+			t.tail = append(t.tail[:0], t.tail[over:]...)
+		}
+	}
+	return n, err
+}
+
+// endMarker reports whether the last 1024 bytes read were zeros.
+func (t *tailReader) endMarker() bool {
+	if len(t.tail) < tailSize {
+		return false
+	}
+	for _, c := range t.tail {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }

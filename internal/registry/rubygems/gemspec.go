@@ -1,8 +1,10 @@
 package rubygems
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"regexp"
 	"sort"
 	"strconv"
@@ -97,9 +99,17 @@ func specError(format string, args ...any) error {
 
 // parseGemspec reads a gemspec in YAML.
 func parseGemspec(data []byte) (*gemSpec, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	if err := dec.Decode(&doc); err != nil {
+		if err == io.EOF {
+			return nil, specError("it is empty")
+		}
 		return nil, specError("%s", yamlMessage(err))
+	}
+	var more yaml.Node
+	if err := dec.Decode(&more); err != io.EOF {
+		return nil, specError("it is not one YAML document")
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
 		return nil, specError("it is not one YAML document")
@@ -135,7 +145,7 @@ func parseGemspec(data []byte) (*gemSpec, error) {
 	if spec.OriginalPlatform == "" {
 		spec.OriginalPlatform = rubyPlatform
 	}
-	if spec.Platform == "" || strings.ContainsAny(spec.Platform, " /\\,:") {
+	if spec.Platform == "" || !gemNamePattern.MatchString(spec.OriginalPlatform) || !gemNamePattern.MatchString(spec.Platform) {
 		return nil, specError("%q is not a valid platform", spec.OriginalPlatform)
 	}
 	for _, f := range []struct {

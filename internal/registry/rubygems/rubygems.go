@@ -226,7 +226,8 @@ func (h *handler) gem(q *request, name string) (*gemDoc, error) {
 	if !validGemName(name) {
 		return nil, packages.ErrPackageNotFound
 	}
-	pi, err := h.svc.RegistryPackage(q.r.Context(), q.a, gemRef(q.owner, name))
+	// The package row read in full: its revision keys the document.
+	pi, err := h.svc.GetPackage(q.r.Context(), q.a, gemRef(q.owner, name), packages.OpRead, packages.ViaRegistry)
 	if err != nil {
 		return nil, err
 	}
@@ -404,7 +405,7 @@ func methodNotAllowed() error {
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, q *request, err error) {
 	status, msg := errorStatus(err)
 	anonymous := q == nil || q.a.Anonymous()
-	if anonymous && q != nil && (status == http.StatusNotFound || status == http.StatusUnauthorized) {
+	if anonymous && q != nil && (status == http.StatusNotFound || packages.KindOf(err) == packages.KindUnauthenticated) {
 		status, msg = http.StatusUnauthorized, "Authentication is required: use a personal access token as the API key, or as the password of Basic credentials."
 	}
 	if status == http.StatusUnauthorized {

@@ -13,6 +13,9 @@ command -v gh >/dev/null || apt_pkgs+=(gh)
 command -v npm >/dev/null || apt_pkgs+=(npm)
 command -v skopeo >/dev/null || apt_pkgs+=(skopeo)
 command -v podman >/dev/null || apt_pkgs+=(podman)
+# RubyGems clients: gem 3.3 (ruby 3.1) and bundler 2.3.
+command -v gem >/dev/null || apt_pkgs+=(ruby-full)
+command -v bundle >/dev/null || apt_pkgs+=(bundler)
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

@@ -30,6 +30,9 @@ type gemLimits struct {
 	// Data is the most bytes data.tar.gz may unpack to while its entries
 	// are checked.
 	Data int64
+	// Entry is the largest size an entry of the gem may declare (a sparse
+	// entry could otherwise stand for far more bytes than it holds).
+	Entry int64
 }
 
 // Limits of the smaller parts of a gem.
@@ -78,6 +81,9 @@ func readGem(r io.Reader, lim gemLimits) (*gemSpec, error) {
 		}
 		if h.Typeflag != tar.TypeReg {
 			return nil, gemError("entry %q is not a regular file", h.Name)
+		}
+		if h.Size < 0 || h.Size > lim.Entry {
+			return nil, packages.Errorf(packages.KindTooLarge, "The gem is not valid: entry %q is larger than %d bytes", h.Name, lim.Entry)
 		}
 		if seen[name] {
 			return nil, gemError("entry %q appears twice", name)

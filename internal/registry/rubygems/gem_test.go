@@ -11,7 +11,7 @@ import (
 	"github.com/packhub/packhub/internal/packages"
 )
 
-var testLimits = gemLimits{Metadata: 1 << 20, Data: 16 << 20}
+var testLimits = gemLimits{Metadata: 1 << 20, Data: 16 << 20, Entry: 4 << 20}
 
 func TestReadGem(t *testing.T) {
 	g := testGem{name: "hello", version: "1.0.0", deps: []string{"runtime rack >= 2.0", "development rake ~> 13.0"},
@@ -87,6 +87,7 @@ func TestReadGemRefuses(t *testing.T) {
 		{"metadata not gzip", testGem{name: "x", version: "1", noChecksums: true, entries: map[string][]byte{"metadata.gz": []byte("plain")}}.build(t), packages.KindInvalid, "not gzipped"},
 		{"no data", testGem{name: "x", version: "1", noChecksums: true, entries: map[string][]byte{"data.tar.gz": nil}}.build(t), packages.KindInvalid, "no data.tar.gz"},
 		{"old format", testGem{name: "x", version: "1", entries: map[string][]byte{"metadata": []byte("x")}, order: []string{"metadata"}}.build(t), packages.KindInvalid, "old format"},
+		{"entry over the limit", testGem{name: "x", version: "1", entries: map[string][]byte{"big.bin": make([]byte, 5<<20)}}.build(t), packages.KindTooLarge, "larger than"},
 		{"bad checksum", testGem{name: "x", version: "1", badChecksum: true}.build(t), packages.KindInvalid, "checksum of metadata.gz does not match"},
 		{"checksum of missing entry", testGem{name: "x", version: "1", entries: map[string][]byte{"checksums.yaml.gz": gzipOf([]byte("SHA256:\n  other.gz: 00\n"))}}.build(t), packages.KindInvalid, "does not have"},
 		{"duplicate entry", testGem{name: "x", version: "1", order: []string{"metadata.gz", "metadata.gz", "data.tar.gz"}}.build(t), packages.KindInvalid, "twice"},
@@ -117,7 +118,7 @@ func FuzzReadGem(f *testing.F) {
 	f.Add(testGem{name: "n", version: "1", platform: "x86_64-linux", noChecksums: true}.build(f))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		spec, err := readGem(bytes.NewReader(b), gemLimits{Metadata: 1 << 16, Data: 1 << 20})
+		spec, err := readGem(bytes.NewReader(b), gemLimits{Metadata: 1 << 16, Data: 1 << 20, Entry: 1 << 20})
 		if err != nil {
 			if k := packages.KindOf(err); k != packages.KindInvalid && k != packages.KindTooLarge {
 				t.Fatalf("kind %v: %v", k, err)

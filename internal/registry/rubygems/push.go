@@ -62,7 +62,7 @@ func (h *handler) push(q *request) error {
 	sum := sha256.New()
 	body := &readRecorder{r: http.MaxBytesReader(q.w, q.r.Body, h.opts.MaxGemSize)}
 	src := io.TeeReader(body, io.MultiWriter(tmp, sum))
-	spec, perr := readGem(src, gemLimits{Metadata: h.opts.MaxMetadataSize, Data: dataUnpackFactor * h.opts.MaxGemSize})
+	spec, perr := readGem(src, gemLimits{Metadata: h.opts.MaxMetadataSize, Data: dataUnpackFactor * h.opts.MaxGemSize, Entry: h.opts.MaxGemSize})
 	if perr == nil {
 		// What follows the tar archive's end (padding) is part of the file.
 		_, perr = io.Copy(io.Discard, src)

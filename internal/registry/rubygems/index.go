@@ -510,10 +510,45 @@ func ownerKeyOf(owner *packages.Owner, pkgs []packages.Package) ownerKey {
 type indexes struct {
 	gems   *lru[gemKey, *gemDoc]
 	owners *lru[ownerKey, *ownerDoc]
+	files  *fileHints
 }
 
 func newIndexes(size int) *indexes {
-	return &indexes{gems: newLRU[gemKey, *gemDoc](size / 2), owners: newLRU[ownerKey, *ownerDoc](size / 2)}
+	return &indexes{gems: newLRU[gemKey, *gemDoc](size / 2), owners: newLRU[ownerKey, *ownerDoc](size / 2), files: &fileHints{}}
+}
+
+// gemFile is what a .gem's file name stands for.
+type gemFile struct {
+	name, version, file, sha256 string
+}
+
+// maxFileHints bounds the file names remembered; past it they are
+// forgotten all at once.
+const maxFileHints = 100000
+
+// fileHints remembers which gem and version a downloaded file name is of,
+// so that a download costs the service's checks alone. A hint only says
+// where to look: the service decides whether the caller may read the
+// file, and a hint whose file has gone is looked up again.
+type fileHints struct {
+	mu sync.Mutex
+	m  map[string]gemFile
+}
+
+func (fh *fileHints) get(owner, full string) (gemFile, bool) {
+	fh.mu.Lock()
+	defer fh.mu.Unlock()
+	f, ok := fh.m[strings.ToLower(owner)+"/"+full]
+	return f, ok
+}
+
+func (fh *fileHints) put(owner, full string, f gemFile) {
+	fh.mu.Lock()
+	defer fh.mu.Unlock()
+	if fh.m == nil || len(fh.m) >= maxFileHints {
+		fh.m = map[string]gemFile{}
+	}
+	fh.m[strings.ToLower(owner)+"/"+full] = f
 }
 
 // gemDoc returns the document of one gem, given its package as a

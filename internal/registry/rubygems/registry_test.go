@@ -490,6 +490,9 @@ func TestPrivateGems(t *testing.T) {
 	if err := env.Service.SetPackageVisibility(context.Background(), env.Actor(alice), gemRef("alice", "open"), packages.Public); err != nil {
 		t.Fatal(err)
 	}
+	// The owner's download is remembered; it must not open the gem to
+	// others.
+	wantStatus(t, f.get("/rubygems/alice/gems/secret-1.0.0.gem", alice), 200, "")
 	for _, who := range []struct{ name, token string }{{"anonymous", ""}, {"bob", bob}} {
 		lines := versionsLines(t, f.get("/rubygems/alice/versions", who.token).body)
 		if len(lines) != 1 || !strings.HasPrefix(lines[0], "open 1.0.0 ") {
@@ -545,7 +548,9 @@ func TestYank(t *testing.T) {
 	wantStatus(t, f.yank("alice", tok, "native", "1.0.0", "x86_64-linux"), 422, "yank it without --platform")
 	wantStatus(t, f.yank("alice", tok, "native", "1.0.0", "java"), 404, "does not exist")
 	wantStatus(t, f.yank("alice", tok, "solo", "1.0.0", "java"), 200, "Successfully deleted gem: solo (1.0.0)")
-	// The last version goes, and the gem stays, as on rubygems.org.
+	// The last version goes, and the gem stays, as on rubygems.org; a
+	// download seen before the yank is refused after it.
+	wantStatus(t, f.get("/rubygems/alice/gems/hello-1.0.0.gem", tok), 200, "")
 	wantStatus(t, f.yank("alice", tok, "hello", "1.0.0", ""), 200, "Successfully deleted")
 	wantStatus(t, f.get("/rubygems/alice/gems/hello-1.0.0.gem", tok), 404, "")
 	if info := f.get("/rubygems/alice/info/hello", tok); string(info.body) != "---\n" {

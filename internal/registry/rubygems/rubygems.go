@@ -264,29 +264,47 @@ func serveBytes(q *request, body []byte, contentType, etag string) {
 // of a whole GET.
 func (h *handler) download(q *request, full string) error {
 	ctx := q.r.Context()
-	od, _, err := h.ownerDoc(ctx, q.a, q.owner)
-	if err != nil {
-		return err
+	open := func(f gemFile) (*packages.FileContent, error) {
+		return h.svc.OpenFile(ctx, q.a, packages.OpenFileRequest{
+			Package:       gemRef(q.owner, f.name),
+			Version:       f.version,
+			Name:          f.file,
+			CountDownload: q.r.Method == http.MethodGet && q.r.Header.Get("Range") == "",
+		})
 	}
-	d, s := od.lookup(full)
-	if s == nil {
-		return packages.ErrFileNotFound
+	// A file seen before goes straight to the service, which checks
+	// access; else (or when the file has gone) the owner's index says
+	// which gem and version the name is of.
+	var c *packages.FileContent
+	var err error
+	f, known := h.idx.files.get(q.owner, full)
+	if known {
+		c, err = open(f)
 	}
-	c, err := h.svc.OpenFile(ctx, q.a, packages.OpenFileRequest{
-		Package:       gemRef(q.owner, d.name),
-		Version:       s.Version,
-		Name:          s.File,
-		CountDownload: q.r.Method == http.MethodGet && q.r.Header.Get("Range") == "",
-	})
-	if err != nil {
+	if !known || packages.IsNotFound(err) {
+		od, _, err := h.ownerDoc(ctx, q.a, q.owner)
+		if err != nil {
+			return err
+		}
+		d, s := od.lookup(full)
+		if s == nil {
+			return packages.ErrFileNotFound
+		}
+		f = gemFile{name: d.name, version: s.Version, file: s.File, sha256: s.SHA256}
+		if c, err = open(f); err != nil {
+			return err
+		}
+		h.idx.files.put(q.owner, full, f)
+	} else if err != nil {
 		return err
 	}
 	defer c.Close()
+	s := f
 	q.w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
 	blobhttp.Serve(q.w, q.r, blobhttp.Blob{
 		Reader:      c.Reader,
 		ContentType: "application/octet-stream",
-		ETag:        `"` + s.SHA256 + `"`,
+		ETag:        `"` + s.sha256 + `"`,
 		ModTime:     c.File.CreatedAt,
 	})
 	return nil

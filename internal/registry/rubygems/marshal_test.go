@@ -453,4 +453,3 @@ func (r *marshalReader) value() any {
 		return nil
 	}
 }
-

@@ -63,7 +63,6 @@ type gemDoc struct {
 
 	mu     sync.Mutex
 	quick  map[string][]byte // full name -> quick/Marshal.4.8 gemspec.rz
-	extraN int
 }
 
 // digests of a rendered body.

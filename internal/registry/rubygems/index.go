@@ -61,8 +61,8 @@ type gemDoc struct {
 	sums   digests
 	lines  []histLine
 
-	mu     sync.Mutex
-	quick  map[string][]byte // full name -> quick/Marshal.4.8 gemspec.rz
+	mu    sync.Mutex
+	quick map[string][]byte // full name -> quick/Marshal.4.8 gemspec.rz
 }
 
 // digests of a rendered body.

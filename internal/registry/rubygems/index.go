@@ -53,6 +53,7 @@ type histLine struct {
 
 // gemDoc is one gem's documents.
 type gemDoc struct {
+	key   gemKey // what it is cached under
 	name  string
 	specs []*gemSpec // active, in the order of the info file
 	// byFull finds an active platform gem by its full name.
@@ -566,6 +567,7 @@ func (h *handler) gemDoc(ctx context.Context, a *packages.Actor, owner string, p
 		if err != nil {
 			return nil, 0, err
 		}
+		d.key = key
 		return d, d.size(), nil
 	})
 }

@@ -300,7 +300,9 @@ func (h *handler) download(q *request, full string) error {
 	}
 	defer c.Close()
 	s := f
-	q.w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
+	// A yanked version's name may be pushed again with other bytes:
+	// caches revalidate, cheaply, against the ETag (the SHA-256).
+	q.w.Header().Set("Cache-Control", "private, no-cache")
 	blobhttp.Serve(q.w, q.r, blobhttp.Blob{
 		Reader:      c.Reader,
 		ContentType: "application/octet-stream",
@@ -313,7 +315,7 @@ func (h *handler) download(q *request, full string) error {
 // quick serves quick/Marshal.4.8/FULLNAME.gemspec.rz: the gemspec in
 // Marshal, deflated.
 func (h *handler) quick(q *request, full string) error {
-	od, key, err := h.ownerDoc(q.r.Context(), q.a, q.owner)
+	od, _, err := h.ownerDoc(q.r.Context(), q.a, q.owner)
 	if err != nil {
 		return err
 	}
@@ -323,7 +325,7 @@ func (h *handler) quick(q *request, full string) error {
 	}
 	b, grown := d.quickSpec(s)
 	if grown > 0 {
-		h.idx.owners.grow(key, grown)
+		h.idx.gems.grow(d.key, grown)
 	}
 	serveBytes(q, b, "application/octet-stream", `"`+digestsOf(b).md5+`"`)
 	return nil

@@ -180,3 +180,59 @@ func EventFile(e *Event) (string, bool) {
 	}
 	return fe.Name, true
 }
+
+// FileClaim names a file of one version of one package.
+type FileClaim struct {
+	Package string
+	Version string
+	File    string
+}
+
+// FileClaimed reports whether any of the claims holds: whether the named
+// package of owner, of one type, has that active version with a file of
+// that name. It is for registries whose file names stand for the package
+// and the version at once (RubyGems' NAME-VERSION-PLATFORM.gem, where
+// "a-1.0" version "2" and "a" version "1.0" for the platform "x86-2" name
+// one file), so that a publish does not claim a file name another package
+// holds. Packages are looked at whatever their visibility, as a publish of
+// a taken package name is refused whatever the name's; the caller needs
+// write:packages.
+func (s *Service) FileClaimed(ctx context.Context, a *Actor, owner string, typ Type, claims []FileClaim) (bool, error) {
+	if err := s.checkScopes(a, OpWrite, typ); err != nil {
+		return false, err
+	}
+	o, err := resolveOwner(ctx, s.store, a, PackageRef{Owner: owner, Scope: AnyOwner})
+	if err != nil {
+		return false, err
+	}
+	sp := s.specs.spec(typ)
+	for _, c := range claims {
+		if !validPackageName(c.Package) {
+			continue
+		}
+		version, err := sp.Normalize(c.Version)
+		if err != nil {
+			continue
+		}
+		pkg, err := s.store.GetPackage(ctx, o.ID, typ, c.Package, Active)
+		if IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("get package %s: %w", c.Package, err)
+		}
+		v, err := s.store.GetVersionByName(ctx, pkg.ID, version, Active)
+		if IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("get version %s of %s: %w", version, c.Package, err)
+		}
+		if _, err := s.store.GetFile(ctx, v.ID, c.File); err == nil {
+			return true, nil
+		} else if !IsNotFound(err) {
+			return false, fmt.Errorf("get file %s: %w", c.File, err)
+		}
+	}
+	return false, nil
+}

@@ -223,3 +223,48 @@ func TestPutVersionFileConcurrent(t *testing.T) {
 		}
 	})
 }
+
+func TestFileClaimed(t *testing.T) {
+	testenv.Each(t, func(t *testing.T, env *testenv.Env) {
+		env.User("alice")
+		env.User("bob")
+		env.Org("acme", "alice")
+		env.Member("acme", "bob", packages.OrgMember)
+		alice := env.Actor(env.Token("alice", allScopes))
+		bob := env.Actor(env.Token("bob", "write:packages"))
+		r := ref("acme", packages.TypeRubyGems, "a-1.0")
+		f := putBlob(t, env, "a-1.0-2.gem", "gem")
+		_, err := env.Service.PutVersionFile(ctx, alice, packages.PutVersionFileRequest{
+			PutFileRequest: packages.PutFileRequest{Package: r, Version: "2", CreateVersion: true, File: f},
+			Merge:          addFileMeta(f.Name),
+		})
+		must(t, err)
+		for _, tc := range []struct {
+			name   string
+			actor  *packages.Actor
+			claims []packages.FileClaim
+			want   bool
+			kind   packages.Kind
+		}{
+			// Bob cannot read alice's private gem, but its file name is
+			// still taken.
+			{"taken", bob, []packages.FileClaim{{"nope", "1", "x.gem"}, {"a-1.0", "2", "a-1.0-2.gem"}}, true, ok},
+			{"other file", bob, []packages.FileClaim{{"a-1.0", "2", "a-1.0-2-java.gem"}}, false, ok},
+			{"other version", bob, []packages.FileClaim{{"a-1.0", "3", "a-1.0-2.gem"}}, false, ok},
+			{"not a version", bob, []packages.FileClaim{{"a-1.0", "two", "a-1.0-2.gem"}}, false, ok},
+			{"no claims", bob, nil, false, ok},
+			{"anonymous", nil, []packages.FileClaim{{"a-1.0", "2", "a-1.0-2.gem"}}, false, packages.KindUnauthenticated},
+			{"read-only", env.Actor(env.Token("bob", "read:packages")), []packages.FileClaim{{"a-1.0", "2", "a-1.0-2.gem"}}, false, packages.KindForbidden},
+		} {
+			got, err := env.Service.FileClaimed(ctx, tc.actor, "acme", packages.TypeRubyGems, tc.claims)
+			wantKind(t, err, tc.kind)
+			if got != tc.want {
+				t.Errorf("%s: FileClaimed = %v", tc.name, got)
+			}
+		}
+		mustDeleteByName(t, env, ctx, alice, r, "2")
+		if got, err := env.Service.FileClaimed(ctx, bob, "acme", packages.TypeRubyGems, []packages.FileClaim{{"a-1.0", "2", "a-1.0-2.gem"}}); err != nil || got {
+			t.Fatalf("a deleted version's file: %v %v", got, err)
+		}
+	})
+}

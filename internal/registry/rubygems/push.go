@@ -91,6 +91,14 @@ func (h *handler) push(q *request) error {
 	if pi, err := h.svc.RegistryPackage(ctx, q.a, ref); err == nil && pi.Name != spec.Name {
 		return packages.Errorf(packages.KindConflict, "There is already a gem named %s; gem names differ by more than case.", pi.Name)
 	}
+	// A gem's file name must stand for this gem alone: "a-1.0" version
+	// "2" and "a" version "1.0" of a platform ending in "-2" would share
+	// one.
+	if taken, err := h.svc.FileClaimed(ctx, q.a, q.owner, packages.TypeRubyGems, otherClaims(spec)); err != nil {
+		return err
+	} else if taken {
+		return packages.Errorf(packages.KindConflict, "Another gem of %s has a file named %s; choose another name or version.", q.owner, spec.File)
+	}
 	repository := linkedRepository(spec.Metadata)
 	digest, _, err := h.svc.Upload(ctx, q.a, packages.UploadRequest{Package: ref, Repository: repository, Body: tmp, Expected: "sha256:" + spec.SHA256})
 	if err != nil {
@@ -214,3 +222,24 @@ func (h *handler) yank(q *request) error {
 	}
 	return writeText(q.w, http.StatusOK, fmt.Sprintf("Successfully deleted gem: %s (%s)\n", name, v))
 }
+
+// otherClaims lists the other gems and versions a gem's file name could
+// be read as: NAME-VERSION[-PLATFORM] split at each other "-".
+func otherClaims(spec *gemSpec) []packages.FileClaim {
+	full := spec.fullName()
+	var out []packages.FileClaim
+	for i := 0; i < len(full); i++ {
+		if full[i] != '-' || full[:i] == spec.Name {
+			continue
+		}
+		name, rest := full[:i], full[i+1:]
+		version, _, _ := strings.Cut(rest, "-")
+		if !validGemName(name) || version == "" || !isDigitByte(version[0]) {
+			continue
+		}
+		out = append(out, packages.FileClaim{Package: name, Version: version, File: spec.File})
+	}
+	return out
+}
+
+func isDigitByte(c byte) bool { return c >= '0' && c <= '9' }

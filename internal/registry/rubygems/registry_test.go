@@ -461,6 +461,12 @@ func TestPushRefused(t *testing.T) {
 		wantStatus(t, f.do("POST", "/rubygems/alice/api/v1/gems", tok, basic, testGem{name: "hello", version: "1.0.0", platform: "java", summary: "other"}.build(t)), 409, "Repushing")
 		wantStatus(t, f.do("POST", "/rubygems/alice/api/v1/gems", tok, rawKey, testGem{name: "Hello", version: "2.0.0"}.build(t)), 409, "already a gem named hello")
 		wantStatus(t, f.do("GET", "/rubygems/alice/api/v1/gems", tok, rawKey, nil), 405, "")
+		// One file name, two gems: "a" 1.0 for x86_64-linux-2 and
+		// "a-1.0-x86_64-linux" 2 are both a-1.0-x86_64-linux-2.gem.
+		f.push("alice", tok, testGem{name: "a", version: "1.0", platform: "x86_64-linux-2"})
+		wantStatus(t, f.do("POST", "/rubygems/alice/api/v1/gems", tok, rawKey, testGem{name: "a-1.0-x86_64-linux", version: "2"}.build(t)), 409, "Another gem of alice has a file named a-1.0-x86_64-linux-2.gem")
+		f.push("alice", tok, testGem{name: "b-2.0-universal-java", version: "1"})
+		wantStatus(t, f.do("POST", "/rubygems/alice/api/v1/gems", tok, rawKey, testGem{name: "b", version: "2.0", platform: "universal-java-1"}.build(t)), 409, "b-2.0-universal-java-1.gem")
 	})
 }
 

@@ -99,6 +99,19 @@ func specError(format string, args ...any) error {
 
 // parseGemspec reads a gemspec in YAML.
 func parseGemspec(data []byte) (*gemSpec, error) {
+	// Every node but the first follows one of these bytes, so their count
+	// bounds the nodes the parser would build (and the memory it would
+	// take) before it builds any.
+	seps := 0
+	for _, c := range data {
+		switch c {
+		case ',', '-', ':', '[', '{', '\n', '?', '*', '&', '!':
+			seps++
+		}
+	}
+	if seps > maxYAMLNodes {
+		return nil, specError("it has more than %d YAML nodes", maxYAMLNodes)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {

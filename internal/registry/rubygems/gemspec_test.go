@@ -68,6 +68,7 @@ func TestParseGemspecRefuses(t *testing.T) {
 		{"bad dependency type", head + "dependencies:\n- !ruby/object:Gem::Dependency\n  name: y\n  type: :optional\n", "type"},
 		{"metadata not strings", head + "metadata:\n  a: [1]\n", "metadata"},
 		{"long metadata", head + "metadata:\n  a: " + strings.Repeat("x", 2000) + "\n", "longer"},
+		{"too many nodes", head + "files: [" + strings.Repeat("a,", maxYAMLNodes) + "]\n", "more than"},
 		{"deep", head + "x: " + strings.Repeat("[", 100) + strings.Repeat("]", 100) + "\n", ""},
 		{"platform with slash", head + "platform: x86/../linux\n", "platform"},
 	} {

@@ -39,29 +39,31 @@ type Config struct {
 	MaxBlobSize     int64
 	MaxManifestSize int64
 	MaxTarballSize  int64
+	LogLevel        string
+	LogFormat       string // "text" or "json"
+
 	// MaxGemSize bounds a pushed .gem; MaxGemMetadataSize what its
 	// metadata.gz may unpack to.
 	MaxGemSize         int64
 	MaxGemMetadataSize int64
-	LogLevel           string
-	LogFormat          string // "text" or "json"
 }
 
 // Defaults returns the embedded default configuration.
 func Defaults() Config {
 	return Config{
-		Addr:               "127.0.0.1:8080",
-		DataDir:            "./data",
-		RestoreWindow:      30 * 24 * time.Hour,
-		PurgeInterval:      time.Hour,
-		UploadMaxAge:       24 * time.Hour,
-		MaxBlobSize:        10 << 30,
-		MaxManifestSize:    4 << 20,
-		MaxTarballSize:     256 << 20,
+		Addr:            "127.0.0.1:8080",
+		DataDir:         "./data",
+		RestoreWindow:   30 * 24 * time.Hour,
+		PurgeInterval:   time.Hour,
+		UploadMaxAge:    24 * time.Hour,
+		MaxBlobSize:     10 << 30,
+		MaxManifestSize: 4 << 20,
+		MaxTarballSize:  256 << 20,
+		LogLevel:        "info",
+		LogFormat:       "text",
+
 		MaxGemSize:         256 << 20,
 		MaxGemMetadataSize: 4 << 20,
-		LogLevel:           "info",
-		LogFormat:          "text",
 	}
 }
 

@@ -35,6 +35,9 @@ for p in libmaven-deploy-plugin-java libmaven-dependency-plugin-java libmaven-in
   libmaven-resources-plugin-java libmaven-compiler-plugin-java libsurefire-java libmaven-jar-plugin-java; do
   dpkg -s "$p" >/dev/null 2>&1 || apt_pkgs+=("$p")
 done
+# RubyGems clients: gem 3.3 (ruby 3.1) and bundler 2.3.
+command -v gem >/dev/null || apt_pkgs+=(ruby-full)
+command -v bundle >/dev/null || apt_pkgs+=(bundler)
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

@@ -62,6 +62,10 @@ type Config struct {
 	MaxMavenFileSize       int64
 	MavenSnapshotRetention int
 	MavenAllowRedeploy     bool
+	// MaxGemSize bounds a pushed .gem; MaxGemMetadataSize what its
+	// metadata.gz may unpack to.
+	MaxGemSize         int64
+	MaxGemMetadataSize int64
 }
 
 // Defaults returns the embedded default configuration.
@@ -82,6 +86,8 @@ func Defaults() Config {
 		MaxLargeBodies:     4,
 		LargeBodySize:      1 << 20,
 		MaxMavenFileSize:   1 << 30,
+		MaxGemSize:         256 << 20,
+		MaxGemMetadataSize: 4 << 20,
 	}
 }
 
@@ -165,6 +171,8 @@ func (c *Config) fields() []field {
 		size("max-maven-file-size", "largest file a Maven deploy may send", &c.MaxMavenFileSize),
 		num("maven-snapshot-retention", "newest builds kept of each Maven SNAPSHOT version (0: all)", &c.MavenSnapshotRetention),
 		boolean("maven-allow-redeploy", "let a deploy replace a Maven release's file with other content", &c.MavenAllowRedeploy),
+		size("max-gem-size", "largest .gem accepted by the RubyGems registry", &c.MaxGemSize),
+		size("max-gem-metadata-size", "most bytes a gem's metadata.gz may unpack to", &c.MaxGemMetadataSize),
 	}
 }
 
@@ -389,7 +397,8 @@ func (c *Config) complete() error {
 	if c.MaxMavenFileSize < 0 {
 		errs = append(errs, errors.New("max-maven-file-size must not be negative"))
 	}
-	for name, v := range map[string]int64{"max-blob-size": c.MaxBlobSize, "max-manifest-size": c.MaxManifestSize, "max-tarball-size": c.MaxTarballSize, "large-body-size": c.LargeBodySize} {
+	for name, v := range map[string]int64{"max-blob-size": c.MaxBlobSize, "max-manifest-size": c.MaxManifestSize, "max-tarball-size": c.MaxTarballSize, "large-body-size": c.LargeBodySize,
+		"max-gem-size": c.MaxGemSize, "max-gem-metadata-size": c.MaxGemMetadataSize} {
 		if v < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative", name))
 		}

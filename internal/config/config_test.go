@@ -302,3 +302,19 @@ func TestMavenSettings(t *testing.T) {
 		t.Fatalf("file under the environment: %v %d %v", err, cfg.MavenSnapshotRetention, cfg.MavenAllowRedeploy)
 	}
 }
+
+// TestGemSizes: the RubyGems limits have defaults and come from flags, the
+// environment or the file.
+func TestGemSizes(t *testing.T) {
+	cfg, err := load(t, nil, nil, "")
+	if err != nil || cfg.MaxGemSize != 256<<20 || cfg.MaxGemMetadataSize != 4<<20 {
+		t.Fatalf("defaults: %d %d %v", cfg.MaxGemSize, cfg.MaxGemMetadataSize, err)
+	}
+	cfg, err = load(t, []string{"--max-gem-size", "64MiB"}, map[string]string{"PACKHUB_MAX_GEM_METADATA_SIZE": "1MiB"}, "")
+	if err != nil || cfg.MaxGemSize != 64<<20 || cfg.MaxGemMetadataSize != 1<<20 {
+		t.Fatalf("set: %d %d %v", cfg.MaxGemSize, cfg.MaxGemMetadataSize, err)
+	}
+	if _, err := load(t, nil, nil, `{"max-gem-size": "big"}`); err == nil || !strings.Contains(err.Error(), "max-gem-size") {
+		t.Fatalf("bad size: %v", err)
+	}
+}

@@ -49,13 +49,18 @@ func MavenSpec() Spec {
 	}
 }
 
-// RubyGemsSpec is the RubyGems registry's type.
+// RubyGemsSpec is the RubyGems registry's type. Versions are
+// Gem::Version's, canonical as it writes them ("1.0-rc1" is "1.0.pre.rc1")
+// and in its order; a yank may take a gem's last version and keep the
+// gem, as rubygems.org does.
 func RubyGemsSpec() Spec {
 	return Spec{
 		Type:                TypeRubyGems,
 		Scoping:             Granular,
 		LastVersion:         LastVersionRefused,
 		RegistryLastVersion: LastVersionAllowed,
+		NormalizeVersion:    NormalizeGemVersion,
+		CompareVersions:     CompareGemVersions,
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/packhub/packhub/internal/registry/maven"
 	"github.com/packhub/packhub/internal/registry/npm"
 	"github.com/packhub/packhub/internal/registry/oci"
+	"github.com/packhub/packhub/internal/registry/rubygems"
 	"github.com/packhub/packhub/internal/restapi"
 )
 
@@ -61,6 +62,9 @@ var mainFronts = []front{
 	{label: "maven", prefixes: []string{maven.Prefix + "/"}, rawPaths: true, build: func(d frontDeps) http.Handler {
 		return maven.New(d.svc, maven.Options{MaxFileSize: d.cfg.MaxMavenFileSize, SnapshotRetention: d.cfg.MavenSnapshotRetention,
 			AllowRedeploy: d.cfg.MavenAllowRedeploy, Logger: d.logger})
+	}},
+	{label: "rubygems", prefixes: []string{"/rubygems/"}, build: func(d frontDeps) http.Handler {
+		return rubygems.New(d.svc, rubygems.Options{BaseURL: d.cfg.BaseURL, MaxGemSize: d.cfg.MaxGemSize, MaxMetadataSize: d.cfg.MaxGemMetadataSize, Logger: d.logger})
 	}},
 	{label: "rest", prefixes: []string{"/"}, build: func(d frontDeps) http.Handler {
 		return restapi.New(d.svc, restapi.Options{BaseURL: d.cfg.BaseURL, Logger: d.logger})

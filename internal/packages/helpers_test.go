@@ -12,8 +12,8 @@ import (
 	"github.com/packhub/packhub/internal/testenv"
 )
 
-// allScopes grants every package scope of a classic token.
-const allScopes = "read:packages,write:packages,delete:packages,repo"
+// allScopes is what a token that may do everything carries.
+const allScopes = testenv.AllScopes
 
 var ctx = context.Background()
 

@@ -15,7 +15,7 @@ import (
 )
 
 // allScopes is what a token that may do everything carries.
-const allScopes = "read:packages,write:packages,delete:packages,repo"
+const allScopes = testenv.AllScopes
 
 // world is a running REST API over a real service, with the accounts most
 // tests need:

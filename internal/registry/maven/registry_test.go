@@ -14,7 +14,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -30,7 +29,7 @@ import (
 type fixture struct {
 	t     *testing.T
 	env   *testenv.Env
-	srv   *httptest.Server
+	front *testenv.Front
 	alice string // every scope
 	bob   string
 	carol string
@@ -47,14 +46,13 @@ func newFixture(t *testing.T, env *testenv.Env, opts Options) *fixture {
 	if err := env.Service.AddCollaborator(context.Background(), "alice/libs", "carol", packages.RoleRead); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(New(env.Service, opts))
-	t.Cleanup(srv.Close)
+	front := testenv.Serve(t, func(string) http.Handler { return New(env.Service, opts) })
 	// Downloads are counted in the background: write them before the
 	// store closes.
 	t.Cleanup(func() { env.Service.Close() })
-	all := "read:packages,write:packages,delete:packages,repo"
-	return &fixture{t: t, env: env, srv: srv,
-		alice: env.Token("alice", all), bob: env.Token("bob", all), carol: env.Token("carol", all), read: env.Token("alice", "read:packages,repo")}
+	return &fixture{t: t, env: env, front: front,
+		alice: env.Token("alice", testenv.AllScopes), bob: env.Token("bob", testenv.AllScopes),
+		carol: env.Token("carol", testenv.AllScopes), read: env.Token("alice", testenv.ReadScopes)}
 }
 
 type resp struct {
@@ -77,23 +75,12 @@ func (f *fixture) do(method, path, token string, body []byte) resp {
 // *bytes.Reader.
 func (f *fixture) doStream(method, path, token string, rd io.Reader) resp {
 	f.t.Helper()
-	req, err := http.NewRequest(method, f.srv.URL+path, rd)
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	req := testenv.Request{Method: method, Path: path, Body: rd}
 	if token != "" {
-		req.SetBasicAuth("maven", token)
+		req.Auth = testenv.Basic("maven", token)
 	}
-	res, err := f.srv.Client().Do(req)
-	if err != nil {
-		f.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode >= 500 {
-		f.t.Errorf("%s %s: status %d: %s", method, path, res.StatusCode, b)
-	}
-	return resp{status: res.StatusCode, header: res.Header, body: string(b)}
+	r := f.front.Do(req)
+	return resp{status: r.Status, header: r.Header, body: string(r.Body)}
 }
 
 func (f *fixture) want(r resp, status int, contains string) {
@@ -501,7 +488,7 @@ func TestExpectContinue(t *testing.T) {
 	f := newFixture(t, env, Options{})
 	send := func(auth string) (string, *bufio.Reader, net.Conn) {
 		t.Helper()
-		conn, err := net.Dial("tcp", f.srv.Listener.Addr().String())
+		conn, err := net.Dial("tcp", strings.TrimPrefix(f.front.URL, "http://"))
 		if err != nil {
 			t.Fatal(err)
 		}

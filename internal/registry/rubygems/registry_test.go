@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -23,19 +22,18 @@ import (
 
 // fixture is the registry over a real service, on a real HTTP server.
 type fixture struct {
-	t   *testing.T
-	env *testenv.Env
-	srv *httptest.Server
+	t     *testing.T
+	env   *testenv.Env
+	front *testenv.Front
 }
 
 func newFixture(t *testing.T, env *testenv.Env, opts Options) *fixture {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	srv.Start()
-	t.Cleanup(srv.Close)
-	opts.BaseURL = srv.URL
-	srv.Config.Handler = New(env.Service, opts)
-	return &fixture{t: t, env: env, srv: srv}
+	front := testenv.Serve(t, func(baseURL string) http.Handler {
+		opts.BaseURL = baseURL
+		return New(env.Service, opts)
+	})
+	return &fixture{t: t, env: env, front: front}
 }
 
 type resp struct {
@@ -55,37 +53,25 @@ const (
 // header names and values.
 func (f *fixture) do(method, path, token, style string, body []byte, hdr ...string) resp {
 	f.t.Helper()
-	var rd io.Reader
+	req := testenv.Request{Method: method, Path: path, Header: http.Header{}}
 	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequest(method, f.srv.URL+path, rd)
-	if err != nil {
-		f.t.Fatal(err)
+		req.Body = bytes.NewReader(body)
 	}
 	if token != "" {
 		switch style {
 		case rawKey:
-			req.Header.Set("Authorization", token)
+			req.Auth = testenv.RawToken(token)
 		case bearer:
-			req.Header.Set("Authorization", "Bearer "+token)
+			req.Auth = testenv.Bearer(token)
 		default:
-			req.SetBasicAuth("user", token)
+			req.Auth = testenv.Basic("user", token)
 		}
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	res, err := f.srv.Client().Do(req)
-	if err != nil {
-		f.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode >= 500 {
-		f.t.Errorf("%s %s: status %d: %s", method, path, res.StatusCode, b)
-	}
-	return resp{status: res.StatusCode, header: res.Header, body: b}
+	r := f.front.Do(req)
+	return resp{status: r.Status, header: r.Header, body: r.Body}
 }
 
 func (f *fixture) get(path, token string, hdr ...string) resp {
@@ -384,7 +370,7 @@ func TestDownloadAndJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	if g["name"] != "hello" || g["version"] != "1.0.0" || g["downloads"] != float64(3) || g["sha"] != sha256hex(gem) ||
-		g["gem_uri"] != f.srv.URL+"/rubygems/alice/gems/hello-1.0.0.gem" || g["licenses"].([]any)[0] != "MIT" {
+		g["gem_uri"] != f.front.URL+"/rubygems/alice/gems/hello-1.0.0.gem" || g["licenses"].([]any)[0] != "MIT" {
 		t.Fatalf("gems/hello.json %v", g)
 	}
 	deps := g["dependencies"].(map[string]any)

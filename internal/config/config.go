@@ -41,6 +41,10 @@ type Config struct {
 	MaxTarballSize  int64
 	LogLevel        string
 	LogFormat       string // "text" or "json"
+
+	// MaxNuGetPackageSize bounds a pushed .nupkg or .snupkg, and
+	// MaxNuGetUnpackedSize what it may unpack to (a zip bomb stops there).
+	MaxNuGetPackageSize, MaxNuGetUnpackedSize int64
 }
 
 // Defaults returns the embedded default configuration.
@@ -56,6 +60,8 @@ func Defaults() Config {
 		MaxTarballSize:  256 << 20,
 		LogLevel:        "info",
 		LogFormat:       "text",
+
+		MaxNuGetPackageSize: 256 << 20, MaxNuGetUnpackedSize: 1 << 30,
 	}
 }
 
@@ -115,6 +121,8 @@ func (c *Config) fields(storageOnly bool) []field {
 		size("max-blob-size", "largest blob accepted (bytes, or with KiB/MiB/GiB)", &c.MaxBlobSize),
 		size("max-manifest-size", "largest OCI manifest accepted", &c.MaxManifestSize),
 		size("max-tarball-size", "largest npm tarball accepted", &c.MaxTarballSize),
+		size("max-nuget-package-size", "largest NuGet package (.nupkg, .snupkg) accepted", &c.MaxNuGetPackageSize),
+		size("max-nuget-unpacked-size", "most bytes a NuGet package may unpack to (refuses zip bombs)", &c.MaxNuGetUnpackedSize),
 	)
 }
 
@@ -253,7 +261,8 @@ func (c *Config) complete() error {
 	if c.PurgeInterval < 0 {
 		errs = append(errs, errors.New("purge-interval must not be negative"))
 	}
-	for name, v := range map[string]int64{"max-blob-size": c.MaxBlobSize, "max-manifest-size": c.MaxManifestSize, "max-tarball-size": c.MaxTarballSize} {
+	for name, v := range map[string]int64{"max-blob-size": c.MaxBlobSize, "max-manifest-size": c.MaxManifestSize, "max-tarball-size": c.MaxTarballSize,
+		"max-nuget-package-size": c.MaxNuGetPackageSize, "max-nuget-unpacked-size": c.MaxNuGetUnpackedSize} {
 		if v < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative", name))
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/packhub/packhub/internal/config"
 	"github.com/packhub/packhub/internal/packages"
 	"github.com/packhub/packhub/internal/registry/npm"
+	"github.com/packhub/packhub/internal/registry/nuget"
 	"github.com/packhub/packhub/internal/registry/oci"
 	"github.com/packhub/packhub/internal/restapi"
 )
@@ -42,6 +43,9 @@ var mainFronts = []front{
 	}},
 	{label: "npm", prefixes: []string{"/npm/"}, build: func(d frontDeps) http.Handler {
 		return npm.New(d.svc, npm.Options{BaseURL: d.cfg.BaseURL, MaxTarballSize: d.cfg.MaxTarballSize, Logger: d.logger})
+	}},
+	{label: "nuget", prefixes: []string{"/nuget/"}, build: func(d frontDeps) http.Handler {
+		return nuget.New(d.svc, nuget.Options{BaseURL: d.cfg.BaseURL, MaxPackageSize: d.cfg.MaxNuGetPackageSize, MaxUnpackedSize: d.cfg.MaxNuGetUnpackedSize, Logger: d.logger})
 	}},
 	{label: "rest", prefixes: []string{"/"}, build: func(d frontDeps) http.Handler {
 		return restapi.New(d.svc, restapi.Options{BaseURL: d.cfg.BaseURL, Logger: d.logger})

@@ -194,6 +194,11 @@ func (h *handler) pushSymbols(w http.ResponseWriter, r *http.Request, a *package
 		return packages.Errorf(packages.KindInvalid, "%s %s is not a symbol package: its .nuspec has no SymbolsPackage package type.", m.ID, m.Version)
 	}
 	ctx := r.Context()
+	// The version must exist: checked first so that symbols for a
+	// missing one are not uploaded at all.
+	if _, _, err := h.svc.GetVersionByName(ctx, a, ref, canon, packages.ViaRegistry); err != nil {
+		return err
+	}
 	if _, err := s.file.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("rewind symbol package: %w", err)
 	}

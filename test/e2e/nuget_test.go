@@ -203,7 +203,8 @@ func basicGet(t *testing.T, s *Server, url, token string) (int, []byte) {
 // package pushed with its package and downloaded, delete, a restore over
 // the REST API seen by install, refusals of a read-only push and of an
 // anonymous install of a private package, Basic credentials from
-// nuget.config for restore, and search.
+// nuget.config for restore, and search (nuget list, and the search
+// resource).
 func TestNuGet(t *testing.T) {
 	nuget := newNugetClient(t)
 	s := StartServer(t)
@@ -353,8 +354,18 @@ func TestNuGet(t *testing.T) {
 	if res.Data[1].ID != "Octo.B" || res.Data[1].Version != "1.1.0" || res.Data[1].TotalDownloads < 3 {
 		t.Fatalf("search hit for Octo.B: %+v", res.Data[1])
 	}
-	code, body = basicGet(t, s, s.URL+"/nuget/octo/query?q=octo", "")
-	if err := json.Unmarshal(body, &res); code != http.StatusOK || err != nil || res.TotalHits != 1 || res.Data[0].ID != "Octo.Open" {
-		t.Fatalf("anonymous search: %d %s", code, body)
+	if code, _ = basicGet(t, s, s.URL+"/nuget/octo/query?q=octo", ""); code != http.StatusUnauthorized {
+		t.Fatalf("anonymous search: %d", code)
+	}
+
+	// nuget list reads the v2 feed's Search(), sending the credentials of
+	// nuget.config when challenged.
+	list := nuget.must(t.TempDir(), "list", "octo", "-AllVersions", "-Source", "packhub", "-ConfigFile", creds)
+	if want := "Octo.A 1.0.0\nOcto.B 1.1.0\nOcto.B 1.0.0\nOcto.Open 3.0.0\n"; strings.ReplaceAll(list, "\r", "") != want {
+		t.Fatalf("nuget list -AllVersions:\n%s\nwant:\n%s", list, want)
+	}
+	list = nuget.must(t.TempDir(), "list", "Octo.B", "-Source", "packhub", "-ConfigFile", creds)
+	if strings.TrimSpace(list) != "Octo.B 1.1.0" {
+		t.Fatalf("nuget list Octo.B:\n%s", list)
 	}
 }

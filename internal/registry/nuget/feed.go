@@ -554,6 +554,7 @@ func (h *handler) serviceIndex(w http.ResponseWriter, r *http.Request, f feed) e
 	add(pathQuery, "Search the feed's packages.", "SearchQueryService", "SearchQueryService/3.0.0-beta", "SearchQueryService/3.0.0-rc", "SearchQueryService/3.5.0")
 	add(pathAutocomplete, "Complete package ids and versions.", "SearchAutocompleteService", "SearchAutocompleteService/3.0.0-beta", "SearchAutocompleteService/3.0.0-rc", "SearchAutocompleteService/3.5.0")
 	add(pathFlat+pathReadme, "A version's readme.", "ReadmeUriTemplate/6.13.0")
+	add(pathLegacy, "The search of the v2 feed, for nuget list.", "LegacyGallery/2.0.0")
 	body := mustJSON(struct {
 		Version   string     `json:"version"`
 		Resources []resource `json:"resources"`

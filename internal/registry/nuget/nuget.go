@@ -147,13 +147,37 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	isGet := r.Method == http.MethodGet || r.Method == http.MethodHead
 	route := "/" + rest[0]
-	if len(rest) >= 3 && rest[0] == "api" && rest[1] == "v2" {
-		route = "/api/v2/" + rest[2]
+	switch {
+	case len(rest) >= 3 && rest[0] == "api" && rest[1] == "v2":
+		route = pathLegacy + "/" + rest[2]
 		rest = rest[3:]
-	} else {
+	case len(rest) == 2 && rest[0] == "api" && rest[1] == "v2":
+		route, rest = pathLegacy, nil
+	default:
 		rest = rest[1:]
 	}
 	switch route {
+	case pathLegacy:
+		if !isGet {
+			return methodNotAllowed()
+		}
+		return h.legacyServiceDocument(w, r, f)
+	case pathLegacy + "/$metadata":
+		if len(rest) != 0 {
+			return errNotFound
+		}
+		if !isGet {
+			return methodNotAllowed()
+		}
+		return h.legacyMetadata(w, r)
+	case pathLegacy + "/Search()":
+		if len(rest) != 0 {
+			return errNotFound
+		}
+		if !isGet {
+			return methodNotAllowed()
+		}
+		return h.legacySearch(w, r, a, f)
 	case "/index.json":
 		if len(rest) != 0 {
 			return errNotFound

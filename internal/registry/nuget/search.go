@@ -61,6 +61,18 @@ func (sq *searchQuery) allows(v *feedVersion) bool {
 	return (sq.prerelease || !v.m.Prerelease()) && (sq.semVer2 || !v.m.SemVer2)
 }
 
+// requireCredentials answers an anonymous search with the 401 challenge.
+// NuGet sends a source's credentials only when challenged, and a search
+// answered anonymously would show a client that has credentials only the
+// public packages, silently. With credentials, a search shows what they
+// may read (public packages for a token without read:packages).
+func requireCredentials(a *packages.Actor) error {
+	if a.Anonymous() {
+		return packages.Errorf(packages.KindUnauthenticated, packages.MsgRequiresAuthentication)
+	}
+	return nil
+}
+
 // hasType reports whether a version is of the query's package type.
 func (sq *searchQuery) hasType(v *feedVersion) bool {
 	return sq.packageType == "" || slices.ContainsFunc(v.m.PackageTypeNames(), func(n string) bool { return strings.EqualFold(n, sq.packageType) })
@@ -163,6 +175,9 @@ type (
 // semVerLevel and packageType, over the packages of the feed the caller
 // may read.
 func (h *handler) search(w http.ResponseWriter, r *http.Request, a *packages.Actor, f feed) error {
+	if err := requireCredentials(a); err != nil {
+		return err
+	}
 	sq := parseSearch(r.URL.Query())
 	hits, err := h.find(r, a, f, sq)
 	if err != nil {
@@ -211,6 +226,9 @@ func splitList(s string) []string {
 // autocomplete serves the autocomplete resource: package ids matching q,
 // or with id the versions of one package.
 func (h *handler) autocomplete(w http.ResponseWriter, r *http.Request, a *packages.Actor, f feed) error {
+	if err := requireCredentials(a); err != nil {
+		return err
+	}
 	q := r.URL.Query()
 	sq := parseSearch(q)
 	res := struct {

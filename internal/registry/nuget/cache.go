@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"container/list"
 	"sync"
+	"sync/atomic"
 
 	"github.com/packhub/packhub/internal/packages"
 )
@@ -61,6 +62,8 @@ type docCache struct {
 	size   int
 	max    int
 	flight map[docKey]*docFlight
+
+	loads atomic.Int64 // documents loaded from the service: the misses
 }
 
 type docFlight struct {

@@ -61,7 +61,9 @@ func (h *handler) entry(ctx context.Context, a *packages.Actor, f feed, id strin
 	if !ValidID(id) {
 		return nil, packages.ErrPackageNotFound
 	}
-	pi, err := h.svc.RegistryPackage(ctx, a, f.ref(id))
+	// The whole package row, with its revision: a registry lookup's row
+	// lacks it.
+	pi, err := h.svc.GetPackage(ctx, a, f.ref(id), packages.OpRead, packages.ViaRegistry)
 	if err != nil {
 		return nil, err
 	}
@@ -75,6 +77,7 @@ func (h *handler) entryOf(ctx context.Context, a *packages.Actor, f feed, pi *pa
 		return e, nil
 	}
 	return h.docs.fill(key, func() (*docEntry, error) {
+		h.docs.loads.Add(1)
 		// The versions are read after the package row, so they are at
 		// least as new as the revision the entry is filed under.
 		pi, vs, err := h.svc.ListAllVersions(ctx, a, f.ref(pi.Name))

@@ -38,6 +38,8 @@ done
 # RubyGems clients: gem 3.3 (ruby 3.1) and bundler 2.3.
 command -v gem >/dev/null || apt_pkgs+=(ruby-full)
 command -v bundle >/dev/null || apt_pkgs+=(bundler)
+# NuGet.exe (from test/tools, below) runs on mono.
+command -v mono >/dev/null || apt_pkgs+=(mono-complete)
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
@@ -62,7 +64,8 @@ if [ ! -x test/conformance/conformance.test ] || [ test/conformance/go.mod -nt t
   (cd test/conformance && go test -c -o conformance.test github.com/opencontainers/distribution-spec/conformance)
 fi
 
-# JavaScript tools: GitHub's OpenAPI description and octokit.
+# JavaScript tools: GitHub's OpenAPI description, octokit, and NuGet.exe
+# (npm package nuget-exe).
 if [ ! -f test/tools/node_modules/.package-lock.json ] || [ test/tools/package.json -nt test/tools/node_modules/.package-lock.json ]; then
   (cd test/tools && npm install --no-audit --no-fund --loglevel=error)
 fi

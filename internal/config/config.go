@@ -66,6 +66,9 @@ type Config struct {
 	// metadata.gz may unpack to.
 	MaxGemSize         int64
 	MaxGemMetadataSize int64
+	// MaxNuGetPackageSize bounds a pushed .nupkg or .snupkg, and
+	// MaxNuGetUnpackedSize what it may unpack to (a zip bomb stops there).
+	MaxNuGetPackageSize, MaxNuGetUnpackedSize int64
 }
 
 // Defaults returns the embedded default configuration.
@@ -82,12 +85,14 @@ func Defaults() Config {
 		LogLevel:        "info",
 		LogFormat:       "text",
 
-		MaxNpmManifestSize: 8 << 20,
-		MaxLargeBodies:     4,
-		LargeBodySize:      1 << 20,
-		MaxMavenFileSize:   1 << 30,
-		MaxGemSize:         256 << 20,
-		MaxGemMetadataSize: 4 << 20,
+		MaxNpmManifestSize:   8 << 20,
+		MaxLargeBodies:       4,
+		LargeBodySize:        1 << 20,
+		MaxMavenFileSize:     1 << 30,
+		MaxGemSize:           256 << 20,
+		MaxGemMetadataSize:   4 << 20,
+		MaxNuGetPackageSize:  256 << 20,
+		MaxNuGetUnpackedSize: 1 << 30,
 	}
 }
 
@@ -173,6 +178,8 @@ func (c *Config) fields() []field {
 		boolean("maven-allow-redeploy", "let a deploy replace a Maven release's file with other content", &c.MavenAllowRedeploy),
 		size("max-gem-size", "largest .gem accepted by the RubyGems registry", &c.MaxGemSize),
 		size("max-gem-metadata-size", "most bytes a gem's metadata.gz may unpack to", &c.MaxGemMetadataSize),
+		size("max-nuget-package-size", "largest NuGet package (.nupkg, .snupkg) accepted", &c.MaxNuGetPackageSize),
+		size("max-nuget-unpacked-size", "most bytes a NuGet package may unpack to (refuses zip bombs)", &c.MaxNuGetUnpackedSize),
 	}
 }
 
@@ -398,7 +405,8 @@ func (c *Config) complete() error {
 		errs = append(errs, errors.New("max-maven-file-size must not be negative"))
 	}
 	for name, v := range map[string]int64{"max-blob-size": c.MaxBlobSize, "max-manifest-size": c.MaxManifestSize, "max-tarball-size": c.MaxTarballSize, "large-body-size": c.LargeBodySize,
-		"max-gem-size": c.MaxGemSize, "max-gem-metadata-size": c.MaxGemMetadataSize} {
+		"max-gem-size": c.MaxGemSize, "max-gem-metadata-size": c.MaxGemMetadataSize,
+		"max-nuget-package-size": c.MaxNuGetPackageSize, "max-nuget-unpacked-size": c.MaxNuGetUnpackedSize} {
 		if v < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative", name))
 		}

@@ -1,5 +1,11 @@
 package packages
 
+import (
+	"fmt"
+
+	"github.com/packhub/packhub/internal/packages/nugetver"
+)
+
 // The package types GitHub Packages has, as specs. The server hands them
 // to the Service; a test may add types of its own.
 
@@ -64,13 +70,24 @@ func RubyGemsSpec() Spec {
 	}
 }
 
-// NuGetSpec is the NuGet registry's type.
+// NuGetSpec is the NuGet registry's type. Versions follow NuGet's SemVer
+// 2.0.0 rules (internal/packages/nugetver): 1.0 is 1.0.0, build metadata is
+// dropped, and a version's name is its normalised form in lower case, so
+// that 1.0.0-Beta and 1.0.0-beta are one version.
 func NuGetSpec() Spec {
 	return Spec{
 		Type:                TypeNuGet,
 		Scoping:             Granular,
 		LastVersion:         LastVersionRefused,
 		RegistryLastVersion: LastVersionAllowed,
+		NormalizeVersion: func(name string) (string, error) {
+			v, err := nugetver.Parse(name)
+			if err != nil {
+				return "", Wrap(KindInvalid, fmt.Sprintf("%q is not a valid NuGet version", name), err)
+			}
+			return v.Canonical(), nil
+		},
+		CompareVersions: nugetver.CompareStrings,
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/packhub/packhub/internal/packages"
 	"github.com/packhub/packhub/internal/registry/maven"
 	"github.com/packhub/packhub/internal/registry/npm"
+	"github.com/packhub/packhub/internal/registry/nuget"
 	"github.com/packhub/packhub/internal/registry/oci"
 	"github.com/packhub/packhub/internal/registry/rubygems"
 	"github.com/packhub/packhub/internal/restapi"
@@ -65,6 +66,9 @@ var mainFronts = []front{
 	}},
 	{label: "rubygems", prefixes: []string{"/rubygems/"}, build: func(d frontDeps) http.Handler {
 		return rubygems.New(d.svc, rubygems.Options{BaseURL: d.cfg.BaseURL, MaxGemSize: d.cfg.MaxGemSize, MaxMetadataSize: d.cfg.MaxGemMetadataSize, Logger: d.logger})
+	}},
+	{label: "nuget", prefixes: []string{"/nuget/"}, build: func(d frontDeps) http.Handler {
+		return nuget.New(d.svc, nuget.Options{BaseURL: d.cfg.BaseURL, MaxPackageSize: d.cfg.MaxNuGetPackageSize, MaxUnpackedSize: d.cfg.MaxNuGetUnpackedSize, Logger: d.logger})
 	}},
 	{label: "rest", prefixes: []string{"/"}, build: func(d frontDeps) http.Handler {
 		return restapi.New(d.svc, restapi.Options{BaseURL: d.cfg.BaseURL, Logger: d.logger})

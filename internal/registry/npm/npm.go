@@ -18,6 +18,7 @@ import (
 	"github.com/packhub/packhub/internal/auth"
 	"github.com/packhub/packhub/internal/bodylimit"
 	"github.com/packhub/packhub/internal/packages"
+	"github.com/packhub/packhub/internal/registry/httperror"
 )
 
 // Prefix is the path the registry is served under.
@@ -319,24 +320,7 @@ func errorStatus(err error) (int, string) {
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, "The request body is too large."
 	}
-	msg := packages.PublicMessage(err, "Internal server error")
-	switch packages.KindOf(err) {
-	case packages.KindNotFound:
-		return http.StatusNotFound, msg
-	case packages.KindUnauthenticated, packages.KindBadCredentials:
-		return http.StatusUnauthorized, msg
-	case packages.KindForbidden:
-		return http.StatusForbidden, msg
-	case packages.KindConflict:
-		return http.StatusConflict, msg
-	case packages.KindInvalid:
-		return http.StatusBadRequest, msg
-	case packages.KindTooLarge:
-		return http.StatusRequestEntityTooLarge, msg
-	case packages.KindInsufficientStorage:
-		return http.StatusInsufficientStorage, packages.PublicMessage(err, packages.MsgInsufficientStorage)
-	}
-	return http.StatusInternalServerError, "Internal server error"
+	return httperror.Status(err, http.StatusBadRequest)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {

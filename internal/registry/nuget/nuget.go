@@ -18,6 +18,7 @@ import (
 
 	"github.com/packhub/packhub/internal/auth"
 	"github.com/packhub/packhub/internal/packages"
+	"github.com/packhub/packhub/internal/registry/httperror"
 )
 
 // Prefix is the path the registry is served under.
@@ -317,22 +318,7 @@ func errorStatus(err error) (int, string) {
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, "The request body is too large."
 	}
-	msg := packages.PublicMessage(err, "Internal server error.")
-	switch packages.KindOf(err) {
-	case packages.KindNotFound:
-		return http.StatusNotFound, msg
-	case packages.KindUnauthenticated, packages.KindBadCredentials:
-		return http.StatusUnauthorized, msg
-	case packages.KindForbidden:
-		return http.StatusForbidden, msg
-	case packages.KindConflict:
-		return http.StatusConflict, msg
-	case packages.KindInvalid:
-		return http.StatusBadRequest, msg
-	case packages.KindTooLarge:
-		return http.StatusRequestEntityTooLarge, msg
-	}
-	return http.StatusInternalServerError, "Internal server error."
+	return httperror.Status(err, http.StatusBadRequest)
 }
 
 // baseURL is the external URL Packhub is reached at.

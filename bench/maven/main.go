@@ -9,7 +9,7 @@
 // Every request carries a token (Basic, as mvn sends it). Packhub is the
 // binary built from ./cmd/packhub (SQLite and file blobs in a temporary
 // directory, unless -database names a PostgreSQL database), serving a
-// private repository. Gitea is v1.26.0, built once from the Go module proxy
+// public repository (Gitea's packages of a user are public too). Gitea is v1.26.0, built once from the Go module proxy
 // into a cache directory outside the repository (about 15 minutes on two
 // cores; -gitea names a binary built before), with SQLite. mvn resolves
 // plugins from Debian's /usr/share/maven-repo. Only loopback addresses are
@@ -285,7 +285,9 @@ func startPackhub(root, tmp string) (*registry, error) {
 	if _, err := admin("user", "create", "bench"); err != nil {
 		return nil, err
 	}
-	if _, err := admin("repo", "create", "bench/bench", "--visibility", "private"); err != nil {
+	// A public repository, as a Gitea user's packages are public: neither
+	// registry then answers mvn's first, anonymous GET with a 401.
+	if _, err := admin("repo", "create", "bench/bench", "--visibility", "public"); err != nil {
 		return nil, err
 	}
 	tok, err := admin("token", "create", "--user", "bench", "--scopes", "read:packages,write:packages,repo", "--note", "mavenbench")

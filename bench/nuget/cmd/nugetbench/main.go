@@ -354,6 +354,12 @@ func startPackhub(root, tmp string) (*registry, error) {
 	if _, err := admin("user", "create", "bench"); err != nil {
 		return nil, err
 	}
+	// The packages link to a public repository, which makes them public,
+	// as a Gitea user's packages are: neither registry then asks NuGet.exe
+	// for credentials before it sends them.
+	if _, err := admin("repo", "create", "bench/bench", "--visibility", "public"); err != nil {
+		return nil, err
+	}
 	tok, err := admin("token", "create", "--user", "bench", "--scopes", "read:packages,write:packages,delete:packages", "--note", "nugetbench")
 	if err != nil {
 		return nil, err
@@ -560,6 +566,7 @@ func nupkg(p pkg) []byte {
     <description>Benchmark package %s.</description>
     <license type="expression">MIT</license>
     <tags>bench nuget</tags>
+    <repository type="git" url="https://example.com/bench/bench.git" />
     %s
   </metadata>
 </package>`, p.id, p.version, p.id, d.String())

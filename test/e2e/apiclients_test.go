@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/packhub/packhub/internal/packages"
+
+	"github.com/packhub/packhub/internal/testenv"
 )
 
 func repoRoot(t *testing.T) string {
@@ -29,10 +31,7 @@ func octokit(t *testing.T, name string, args ...string) []byte {
 	node := requireTool(t, "node")
 	modules := filepath.Join(repoRoot(t), "test", "tools", "node_modules")
 	if !fileExists(filepath.Join(modules, "@octokit", "rest")) {
-		if os.Getenv("CI") != "" {
-			t.Fatal("@octokit/rest is not installed; scripts/install-test-deps.sh installs it")
-		}
-		t.Skip("@octokit/rest is not installed; run scripts/install-test-deps.sh")
+		testenv.Missing(t, "@octokit/rest is not installed; scripts/install-test-deps.sh installs it")
 	}
 	// Node resolves packages from the script's directory upwards, so run a
 	// copy that sits next to the installed modules.

@@ -26,6 +26,8 @@ import (
 	"github.com/packhub/packhub/internal/packages"
 	"github.com/packhub/packhub/internal/store"
 	"github.com/packhub/packhub/internal/store/storetest"
+
+	"github.com/packhub/packhub/internal/testenv"
 )
 
 // binary builds the packhub binary once per test run, with the race
@@ -72,10 +74,7 @@ func requireTool(t *testing.T, name string) string {
 	if gobin := filepath.Join(os.Getenv("HOME"), "go", "bin", name); fileExists(gobin) {
 		return gobin
 	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s is not installed; scripts/install-test-deps.sh installs it", name)
-	}
-	t.Skipf("%s is not installed; run scripts/install-test-deps.sh", name)
+	testenv.Missing(t, "%s is not installed; scripts/install-test-deps.sh installs it", name)
 	return ""
 }
 

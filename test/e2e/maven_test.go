@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/packhub/packhub/internal/testenv"
 )
 
 // The Maven plugins Debian packages, pinned as the local repository
@@ -233,10 +235,7 @@ func TestMaven(t *testing.T) { eachDatabase(t, testMaven) }
 func testMaven(t *testing.T, db Database) {
 	bin := requireTool(t, "mvn")
 	if !fileExists("/usr/share/maven-repo/org/apache/maven/plugins/maven-deploy-plugin/3.0.0") {
-		if os.Getenv("CI") != "" {
-			t.Fatal("Debian's Maven plugins are not installed; scripts/install-test-deps.sh installs them")
-		}
-		t.Skip("Debian's Maven plugins are not installed; run scripts/install-test-deps.sh")
+		testenv.Missing(t, "Debian's Maven plugins are not installed; scripts/install-test-deps.sh installs them")
 	}
 	s := StartServer(t, db, WithArgs("--maven-snapshot-retention", "2"))
 	s.Admin("user", "create", "octo")

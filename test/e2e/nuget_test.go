@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/packhub/packhub/internal/testenv"
 )
 
 // nugetExe returns the command line that runs NuGet.exe 5.8 (on mono),
@@ -23,10 +25,7 @@ func nugetExe(t *testing.T) []string {
 	mono := requireTool(t, "mono")
 	exe := filepath.Join(repoRoot(t), "test", "tools", "node_modules", "nuget-exe", "nuget-5.8.0.exe")
 	if !fileExists(exe) {
-		if os.Getenv("CI") != "" {
-			t.Fatal("NuGet.exe is not installed; scripts/install-test-deps.sh installs it")
-		}
-		t.Skip("NuGet.exe is not installed; run scripts/install-test-deps.sh")
+		testenv.Missing(t, "NuGet.exe is not installed; scripts/install-test-deps.sh installs it")
 	}
 	return []string{mono, exe}
 }

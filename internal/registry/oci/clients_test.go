@@ -29,7 +29,7 @@ func tool(t *testing.T, name string) string {
 	if p := filepath.Join(os.Getenv("HOME"), "go", "bin", name); fileExists(p) {
 		return p
 	}
-	t.Skipf("%s is not installed", name)
+	testenv.Missing(t, "%s is not installed; scripts/install-test-deps.sh installs it", name)
 	return ""
 }
 

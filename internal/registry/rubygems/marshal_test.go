@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/packhub/packhub/internal/testenv"
 )
 
 // requireRuby returns the path of ruby, which checks what Packhub writes
@@ -19,10 +21,7 @@ func requireRuby(t *testing.T) string {
 	t.Helper()
 	p, err := exec.LookPath("ruby")
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("ruby is not installed; scripts/install-test-deps.sh installs it")
-		}
-		t.Skip("ruby is not installed; run scripts/install-test-deps.sh")
+		testenv.Missing(t, "ruby is not installed; scripts/install-test-deps.sh installs it")
 	}
 	return p
 }

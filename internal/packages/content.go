@@ -37,30 +37,9 @@ type OpenFileRequest struct {
 // store is an internal error, never a not-found: the metadata says it
 // exists.
 func (s *Service) OpenFile(ctx context.Context, a *Actor, req OpenFileRequest) (*FileContent, error) {
-	owner, pkg, err := s.resolve(ctx, s.store, a, req.Package, Active, OpRead, ViaRegistry)
+	owner, pkg, v, f, err := s.readableFile(ctx, a, req)
 	if err != nil {
 		return nil, err
-	}
-	name, err := s.specs.spec(pkg.Type).Normalize(req.Version)
-	if err != nil {
-		return nil, ErrVersionNotFound
-	}
-	v, err := s.store.GetVersionByName(ctx, pkg.ID, name, Active)
-	if err != nil {
-		return nil, notFoundAs(err, ErrVersionNotFound)
-	}
-	var f *File
-	if req.Name == "" {
-		fs, err := s.store.ListFiles(ctx, v.ID)
-		if err != nil {
-			return nil, fmt.Errorf("list files: %w", err)
-		}
-		if len(fs) == 0 {
-			return nil, ErrFileNotFound
-		}
-		f = &fs[0]
-	} else if f, err = s.store.GetFile(ctx, v.ID, req.Name); err != nil {
-		return nil, notFoundAs(err, ErrFileNotFound)
 	}
 	pi, vi, err := s.versionView(ctx, owner, pkg, v)
 	if err != nil {
@@ -74,6 +53,37 @@ func (s *Service) OpenFile(ctx context.Context, a *Actor, req OpenFileRequest) (
 		s.CountDownload(pkg.ID, v.ID)
 	}
 	return &FileContent{Package: pi, Version: vi, File: f, Reader: rd}, nil
+}
+
+// readableFile finds one file of an active version of a package the
+// caller may read through a registry.
+func (s *Service) readableFile(ctx context.Context, a *Actor, req OpenFileRequest) (*Owner, *Package, *Version, *File, error) {
+	owner, pkg, err := s.resolve(ctx, s.store, a, req.Package, Active, OpRead, ViaRegistry)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	name, err := s.specs.spec(pkg.Type).Normalize(req.Version)
+	if err != nil {
+		return nil, nil, nil, nil, ErrVersionNotFound
+	}
+	v, err := s.store.GetVersionByName(ctx, pkg.ID, name, Active)
+	if err != nil {
+		return nil, nil, nil, nil, notFoundAs(err, ErrVersionNotFound)
+	}
+	var f *File
+	if req.Name == "" {
+		fs, err := s.store.ListFiles(ctx, v.ID)
+		if err != nil {
+			return nil, nil, nil, nil, fmt.Errorf("list files: %w", err)
+		}
+		if len(fs) == 0 {
+			return nil, nil, nil, nil, ErrFileNotFound
+		}
+		f = &fs[0]
+	} else if f, err = s.store.GetFile(ctx, v.ID, req.Name); err != nil {
+		return nil, nil, nil, nil, notFoundAs(err, ErrFileNotFound)
+	}
+	return owner, pkg, v, f, nil
 }
 
 // UploadRequest is the bytes of one file for a package the caller may
@@ -116,17 +126,15 @@ func (s *Service) Upload(ctx context.Context, a *Actor, req UploadRequest) (dige
 // package the caller may read through a registry, as the blob store
 // computed them when it stored the bytes.
 func (s *Service) FileChecksums(ctx context.Context, a *Actor, req OpenFileRequest) (*File, Checksums, error) {
-	req.CountDownload = false
-	c, err := s.OpenFile(ctx, a, req)
+	_, _, _, f, err := s.readableFile(ctx, a, req)
 	if err != nil {
 		return nil, Checksums{}, err
 	}
-	c.Close()
-	sums, err := s.BlobChecksums(ctx, c.File.Digest)
+	sums, err := s.BlobChecksums(ctx, f.Digest)
 	if err != nil {
-		return nil, Checksums{}, fmt.Errorf("checksums of %s: %w", c.File.Digest, err)
+		return nil, Checksums{}, fmt.Errorf("checksums of %s: %w", f.Digest, err)
 	}
-	return c.File, sums, nil
+	return f, sums, nil
 }
 
 // errFileNotAuthorised is the error of opening a File the service did not

@@ -14,7 +14,6 @@ import (
 	"github.com/packhub/packhub/internal/testenv"
 )
 
-
 type fullPackument struct {
 	ID       string                     `json:"_id"`
 	Rev      string                     `json:"_rev"`

@@ -21,7 +21,6 @@ import (
 
 var ctx = context.Background()
 
-
 // world is a NuGet registry over a real service, served over HTTP.
 type world struct {
 	t     *testing.T

@@ -69,6 +69,11 @@ type Config struct {
 	// MaxNuGetPackageSize bounds a pushed .nupkg or .snupkg, and
 	// MaxNuGetUnpackedSize what it may unpack to (a zip bomb stops there).
 	MaxNuGetPackageSize, MaxNuGetUnpackedSize int64
+	// BlobRedirect answers downloads of blobs of at least
+	// BlobRedirectMinSize with a redirect to a URL the blob store
+	// presigns (an s3:// store), instead of streaming them.
+	BlobRedirect        bool
+	BlobRedirectMinSize int64
 }
 
 // Defaults returns the embedded default configuration.
@@ -93,6 +98,7 @@ func Defaults() Config {
 		MaxGemMetadataSize:   4 << 20,
 		MaxNuGetPackageSize:  256 << 20,
 		MaxNuGetUnpackedSize: 1 << 30,
+		BlobRedirectMinSize:  8 << 20,
 	}
 }
 
@@ -180,6 +186,8 @@ func (c *Config) fields() []field {
 		size("max-gem-metadata-size", "most bytes a gem's metadata.gz may unpack to", &c.MaxGemMetadataSize),
 		size("max-nuget-package-size", "largest NuGet package (.nupkg, .snupkg) accepted", &c.MaxNuGetPackageSize),
 		size("max-nuget-unpacked-size", "most bytes a NuGet package may unpack to (refuses zip bombs)", &c.MaxNuGetUnpackedSize),
+		boolean("blob-redirect", "redirect large blob downloads to a URL the blob store presigns (s3:// stores)", &c.BlobRedirect),
+		size("blob-redirect-min-size", "smallest blob download that blob-redirect redirects", &c.BlobRedirectMinSize),
 	}
 }
 
@@ -406,7 +414,8 @@ func (c *Config) complete() error {
 	}
 	for name, v := range map[string]int64{"max-blob-size": c.MaxBlobSize, "max-manifest-size": c.MaxManifestSize, "max-tarball-size": c.MaxTarballSize, "large-body-size": c.LargeBodySize,
 		"max-gem-size": c.MaxGemSize, "max-gem-metadata-size": c.MaxGemMetadataSize,
-		"max-nuget-package-size": c.MaxNuGetPackageSize, "max-nuget-unpacked-size": c.MaxNuGetUnpackedSize} {
+		"max-nuget-package-size": c.MaxNuGetPackageSize, "max-nuget-unpacked-size": c.MaxNuGetUnpackedSize,
+		"blob-redirect-min-size": c.BlobRedirectMinSize} {
 		if v < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative", name))
 		}

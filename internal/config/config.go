@@ -69,6 +69,12 @@ type Config struct {
 	// MaxNuGetPackageSize bounds a pushed .nupkg or .snupkg, and
 	// MaxNuGetUnpackedSize what it may unpack to (a zip bomb stops there).
 	MaxNuGetPackageSize, MaxNuGetUnpackedSize int64
+	// Webhook deliveries: how long one attempt may take, the wait after
+	// the first failed attempt (doubled after each further one, up to an
+	// hour), and how many attempts a delivery gets.
+	WebhookTimeout     time.Duration
+	WebhookRetryBase   time.Duration
+	WebhookMaxAttempts int
 }
 
 // Defaults returns the embedded default configuration.
@@ -93,6 +99,9 @@ func Defaults() Config {
 		MaxGemMetadataSize:   4 << 20,
 		MaxNuGetPackageSize:  256 << 20,
 		MaxNuGetUnpackedSize: 1 << 30,
+		WebhookTimeout:       10 * time.Second,
+		WebhookRetryBase:     10 * time.Second,
+		WebhookMaxAttempts:   8,
 	}
 }
 
@@ -180,6 +189,9 @@ func (c *Config) fields() []field {
 		size("max-gem-metadata-size", "most bytes a gem's metadata.gz may unpack to", &c.MaxGemMetadataSize),
 		size("max-nuget-package-size", "largest NuGet package (.nupkg, .snupkg) accepted", &c.MaxNuGetPackageSize),
 		size("max-nuget-unpacked-size", "most bytes a NuGet package may unpack to (refuses zip bombs)", &c.MaxNuGetUnpackedSize),
+		dur("webhook-timeout", "how long one webhook delivery attempt may take", &c.WebhookTimeout),
+		dur("webhook-retry-base", "wait after a failed webhook delivery attempt, doubled after each further failure (up to 1h)", &c.WebhookRetryBase),
+		num("webhook-max-attempts", "attempts a webhook delivery gets before it is failed", &c.WebhookMaxAttempts),
 	}
 }
 
@@ -416,6 +428,12 @@ func (c *Config) complete() error {
 	}
 	if c.MaxLargeBodies < 0 {
 		errs = append(errs, errors.New("max-large-bodies must not be negative"))
+	}
+	if c.WebhookTimeout <= 0 || c.WebhookRetryBase <= 0 {
+		errs = append(errs, errors.New("webhook-timeout and webhook-retry-base must be positive"))
+	}
+	if c.WebhookMaxAttempts < 1 {
+		errs = append(errs, errors.New("webhook-max-attempts must be at least 1"))
 	}
 	return errors.Join(errs...)
 }

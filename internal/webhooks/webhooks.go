@@ -134,7 +134,7 @@ func (w *Worker) Run(ctx context.Context) {
 func (w *Worker) RunOnce(ctx context.Context) int {
 	// The lease outlasts an attempt, so that only a worker that died
 	// loses its claim.
-	ds, err := w.svc.ClaimDeliveries(ctx, w.opts.Batch, 3*w.opts.Timeout+10*time.Second)
+	ds, err := w.svc.ClaimDeliveries(ctx, w.opts.Batch, w.Lease())
 	if err != nil {
 		if ctx.Err() == nil {
 			w.opts.Logger.ErrorContext(ctx, "webhook claim failed", "err", err)
@@ -152,6 +152,12 @@ func (w *Worker) RunOnce(ctx context.Context) int {
 	wg.Wait()
 	return len(ds)
 }
+
+// Lease is how long a claim holds: longer than an attempt and its
+// record take, so that only a worker that died (or was killed) loses its
+// claim, whose delivery another worker, or this one after a restart,
+// then sends.
+func (w *Worker) Lease() time.Duration { return 2*w.opts.Timeout + 5*time.Second }
 
 // attempt sends a claimed delivery once and records the outcome.
 func (w *Worker) attempt(ctx context.Context, d *packages.Delivery) {

@@ -66,6 +66,8 @@ var cases = []struct {
 	{"WithTx", testWithTx},
 	{"ConcurrentWrites", testConcurrentWrites},
 	{"Times", testTimes},
+	{"AuditReads", testAuditReads},
+	{"AuditRepairs", testAuditRepairs},
 }
 
 // Helpers.

@@ -89,3 +89,53 @@ func TestServe(t *testing.T) {
 		}
 	}
 }
+
+// TestServeLarge covers blobs served in large writes: whole, and a range
+// that crosses a write boundary.
+func TestServeLarge(t *testing.T) {
+	content := strings.Repeat("0123456789abcdef", 3<<16) // 3 MiB
+	store, err := fileblob.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _, err := store.Put(t.Context(), strings.NewReader(content), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rd, err := store.Open(r.Context(), d)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer rd.Close()
+		blobhttp.Serve(w, r, blobhttp.Blob{Reader: rd})
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		rng    string
+		status int
+		body   string
+	}{
+		{"", 200, content},
+		{"bytes=1048570-1048589", 206, content[1048570:1048590]},
+		{"bytes=2097152-", 206, content[2097152:]},
+	} {
+		req, _ := http.NewRequest("GET", srv.URL, nil)
+		if tc.rng != "" {
+			req.Header.Set("Range", tc.rng)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != tc.status || string(b) != tc.body {
+			t.Fatalf("range %q: status %d, %d bytes; want %d, %d bytes", tc.rng, resp.StatusCode, len(b), tc.status, len(tc.body))
+		}
+	}
+}

@@ -139,7 +139,7 @@ var commands = []*cmd{
 	},
 	{
 		name:     "migrate-storage",
-		synopsis: "--to-database URL --to-blob-store URL [--jobs N]",
+		synopsis: "--to-database URL --to-blob-store URL [--jobs N] [--progress DURATION]",
 		summary:  "copy the installation to another database and blob store (PostgreSQL and S3), and verify the copy",
 		help:     migrateStorageHelp,
 		setup:    migrateStorageSetup,

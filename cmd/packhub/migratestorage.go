@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/packhub/packhub/internal/blob/blobstore"
 	"github.com/packhub/packhub/internal/config"
@@ -30,6 +31,7 @@ func migrateStorageSetup(fs *flag.FlagSet) cmdFunc {
 	toDatabase := fs.String("to-database", "", "the target database: a postgres:// URL or a SQLite file path (required)")
 	toBlobStore := fs.String("to-blob-store", "", "the target blob store URL: s3://bucket/prefix or file:///path (required)")
 	jobs := fs.Int("jobs", 4, "how many blobs are copied at once")
+	progress := fs.Duration("progress", 5*time.Second, "how often progress is printed during the long steps")
 	return func(ctx context.Context, inv *invocation) error {
 		switch {
 		case *toDatabase == "":
@@ -38,16 +40,18 @@ func migrateStorageSetup(fs *flag.FlagSet) cmdFunc {
 			return usagef("--to-blob-store is required")
 		case *jobs < 1:
 			return usagef("--jobs must be at least 1")
+		case *progress <= 0:
+			return usagef("--progress must be positive")
 		case sameDatabase(*toDatabase, inv.cfg.Database):
 			return usagef("--to-database names the source database")
 		case sameBlobStore(*toBlobStore, inv.cfg.BlobStore):
 			return usagef("--to-blob-store names the source blob store")
 		}
-		return migrateStorage(ctx, inv, *toDatabase, *toBlobStore, *jobs)
+		return migrateStorage(ctx, inv, *toDatabase, *toBlobStore, *jobs, *progress)
 	}
 }
 
-func migrateStorage(ctx context.Context, inv *invocation, toDatabase, toBlobStore string, jobs int) error {
+func migrateStorage(ctx context.Context, inv *invocation, toDatabase, toBlobStore string, jobs int, progress time.Duration) error {
 	out := inv.stdout
 	if !config.IsPostgres(inv.cfg.Database) {
 		// Opening a SQLite file that is not there would make an empty one.
@@ -89,12 +93,13 @@ func migrateStorage(ctx context.Context, inv *invocation, toDatabase, toBlobStor
 	}
 
 	_, err = migratestorage.Run(ctx, migratestorage.Options{
-		Source:      src,
-		Target:      tgt,
-		SourceBlobs: srcBlobs,
-		TargetBlobs: tgtBlobs,
-		Out:         out,
-		Jobs:        jobs,
+		Source:        src,
+		Target:        tgt,
+		SourceBlobs:   srcBlobs,
+		TargetBlobs:   tgtBlobs,
+		Out:           out,
+		Jobs:          jobs,
+		ProgressEvery: progress,
 	})
 	if errors.Is(err, migratestorage.ErrOtherInstallation) {
 		return fmt.Errorf("%w; nothing was copied", err)

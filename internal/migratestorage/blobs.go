@@ -30,8 +30,8 @@ func copyBlobs(ctx context.Context, o Options, r *Report) error {
 	b := &r.Blobs
 	last := time.Now()
 	progress := func() {
-		fmt.Fprintf(o.Out, "blobs: %d of %d listed done: %d copied (%d bytes), %d already there, %d verified (%d bytes), %d failed\n",
-			b.Copied+b.Skipped+b.Failed, b.Listed, b.Copied, b.CopiedBytes, b.Skipped, b.Verified, b.VerifiedBytes, b.Failed)
+		fmt.Fprintf(o.Out, "blobs: %d done: %d copied (%d bytes), %d already there, %d verified (%d bytes), %d failed\n",
+			b.Copied+b.Skipped+b.Failed, b.Copied, b.CopiedBytes, b.Skipped, b.Verified, b.VerifiedBytes, b.Failed)
 	}
 	var wg sync.WaitGroup
 	for range o.Jobs {

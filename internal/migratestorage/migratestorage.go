@@ -68,6 +68,10 @@ var (
 	// ErrSchema: the two databases' schemas do not match, or one cannot be
 	// copied.
 	ErrSchema = errors.New("the schemas cannot be copied")
+	// ErrTargetWritten: the target has ids the source never handed out:
+	// it has been written to since an earlier copy (a server runs on it),
+	// and copying again would undo those writes.
+	ErrTargetWritten = errors.New("the target has been written to since it was copied")
 	// ErrNotSettled: the tables kept changing from one pass to the next
 	// (the source is still being written to).
 	ErrNotSettled = errors.New("the tables did not settle")
@@ -179,6 +183,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	if err := claim(ctx, o, r); err != nil {
+		return nil, err
+	}
+	if err := checkUnwritten(ctx, o, tables); err != nil {
 		return nil, err
 	}
 	if err := copyTables(ctx, o, tables, r); err != nil {
@@ -302,6 +309,30 @@ func claim(ctx context.Context, o Options, r *Report) error {
 		return fmt.Errorf("%w (%s), and the source none: nothing to move; use a new database", ErrOtherInstallation, tgt)
 	default:
 		return fmt.Errorf("%w (%s; the source's is %s): refusing to overwrite it; use a new database", ErrOtherInstallation, tgt, src)
+	}
+	return nil
+}
+
+// checkUnwritten refuses a target whose sequences have handed out ids
+// beyond the source's: rows made there, such as the events of a publish
+// or a restore, by a server running on the target.
+func checkUnwritten(ctx context.Context, o Options, tables []pair) error {
+	for _, p := range tables {
+		if p.src.Serial == "" || p.tgt.Serial == "" {
+			continue
+		}
+		n, err := o.Source.Sequence(ctx, p.src)
+		if err != nil {
+			return err
+		}
+		m, err := o.Target.Sequence(ctx, p.tgt)
+		if err != nil {
+			return err
+		}
+		if m > n {
+			return fmt.Errorf("%w: its table %s has reached id %d, the source's only %d; a server may be running on it. Copying again would undo what it wrote: to start over, use a new database",
+				ErrTargetWritten, p.tbl.Name, m, n)
+		}
 	}
 	return nil
 }

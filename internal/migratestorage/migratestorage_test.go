@@ -356,14 +356,6 @@ func TestCopy(t *testing.T) {
 			if err != nil || !owner.SiteAdmin || owner.ID != f.user.ID {
 				t.Errorf("owner in the target: %+v, %v", owner, err)
 			}
-			// New ids continue after the source's, purged ones included.
-			np := &packages.Package{OwnerID: f.user.ID, Type: packages.TypeNuGet, Name: "new", Visibility: packages.Public}
-			must(t, tgt.st.CreatePackage(ctx, np))
-			if np.ID <= f.purgedPackageID {
-				t.Errorf("new package in the target got id %d, not above the purged package's %d", np.ID, f.purgedPackageID)
-			}
-			must(t, tgt.st.HardDeletePackage(ctx, np.ID))
-
 			// A second run finds nothing to do and verifies every blob.
 			out.Reset()
 			rep, err = migratestorage.Run(ctx, options(src, tgt, &out))
@@ -377,6 +369,22 @@ func TestCopy(t *testing.T) {
 				t.Errorf("second run report:\n%s", out.String())
 			}
 			wantSame(t, src, tgt)
+
+			// New ids continue after the source's, purged ones included.
+			np := &packages.Package{OwnerID: f.user.ID, Type: packages.TypeNuGet, Name: "new", Visibility: packages.Public}
+			must(t, tgt.st.CreatePackage(ctx, np))
+			if np.ID <= f.purgedPackageID {
+				t.Errorf("new package in the target got id %d, not above the purged package's %d", np.ID, f.purgedPackageID)
+			}
+			// The target has now been written to: a run would undo that, and
+			// is refused before it writes anything.
+			_, err = migratestorage.Run(ctx, options(src, tgt, io.Discard))
+			if !errors.Is(err, migratestorage.ErrTargetWritten) || !strings.Contains(err.Error(), "table packages") {
+				t.Fatalf("run into a target written to since: %v", err)
+			}
+			if _, err := tgt.st.GetPackageByID(ctx, np.ID); err != nil {
+				t.Errorf("the refused run touched the target: %v", err)
+			}
 		})
 	}
 }

@@ -131,7 +131,11 @@ func syncTable(ctx context.Context, o Options, t store.Table, upsert bool, rep *
 		}
 		if time.Since(last) >= o.ProgressEvery {
 			last = time.Now()
-			fmt.Fprintf(o.Out, "tables: %s: %d rows compared, %d written\n", t.Name, seen, written+int64(ch.Len()))
+			step := "removing rows the source lacks"
+			if upsert {
+				step = "copying"
+			}
+			fmt.Fprintf(o.Out, "tables: %s, %s: %d rows compared, %d written\n", t.Name, step, seen, written+int64(ch.Len()))
 		}
 	}
 	if err := flush(); err != nil {

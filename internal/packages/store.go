@@ -135,6 +135,9 @@ type Store interface {
 
 	AddEvent(ctx context.Context, e *Event) error
 	ListEvents(ctx context.Context, packageID int64) ([]Event, error) // oldest first
+
+	HookStore  // webhooks and their deliveries (hooks.go)
+	AuditStore // the audit log (audit.go)
 }
 
 // PendingKey names the blobs one user pushed to a name (owner, type,

@@ -24,7 +24,9 @@ import (
 	"github.com/packhub/packhub/internal/config"
 	"github.com/packhub/packhub/internal/jobs"
 	"github.com/packhub/packhub/internal/packages"
+	"github.com/packhub/packhub/internal/restapi"
 	"github.com/packhub/packhub/internal/store"
+	"github.com/packhub/packhub/internal/webhooks"
 )
 
 // Storage is an opened metadata store and blob store with the service over
@@ -259,6 +261,12 @@ func (s *Server) Run(ctx context.Context) error {
 		runner := jobs.NewRunner(s.storage.Service, s.logger)
 		go runner.Run(ctx, s.cfg.PurgeInterval)
 	}
+	hooks := webhooks.New(s.storage.Service, restapi.NewPayloads(s.storage.Service, s.cfg.BaseURL), webhooks.Options{
+		Timeout: s.cfg.WebhookTimeout, RetryBase: s.cfg.WebhookRetryBase, MaxAttempts: s.cfg.WebhookMaxAttempts, Logger: s.logger,
+	})
+	hooksDone := make(chan struct{})
+	go func() { defer close(hooksDone); hooks.Run(ctx) }()
+	defer func() { cancel(); <-hooksDone }()
 	s.ready.Store(true)
 	var runErr error
 	select {

@@ -1,11 +1,14 @@
 package blobhttp_test
 
 import (
+	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/packhub/packhub/internal/blob/fileblob"
 	"github.com/packhub/packhub/internal/packages"
@@ -137,5 +140,69 @@ func TestServeLarge(t *testing.T) {
 		if resp.StatusCode != tc.status || string(b) != tc.body {
 			t.Fatalf("range %q: status %d, %d bytes; want %d, %d bytes", tc.rng, resp.StatusCode, len(b), tc.status, len(tc.body))
 		}
+	}
+}
+
+// presignable is a blob reader whose store presigns URLs.
+type presignable struct {
+	plainReader
+	fail bool
+}
+
+func (p presignable) PresignGet(_ context.Context, ttl time.Duration) (string, error) {
+	if p.fail {
+		return "", errors.New("presign failed")
+	}
+	return "https://store.example/blob?ttl=" + ttl.String(), nil
+}
+
+func TestRedirect(t *testing.T) {
+	const content = "0123456789abcdefghij" // 20 bytes
+	on := blobhttp.Redirect{Enabled: true, MinSize: 10}
+	cases := []struct {
+		name     string
+		method   string
+		header   string // "Name: value"
+		redirect blobhttp.Redirect
+		reader   func() packages.BlobReader
+		status   int
+	}{
+		{"large GET", "GET", "", on, func() packages.BlobReader { return presignable{plainReader: plainReader{strings.NewReader(content)}} }, 307},
+		{"range GET", "GET", "Range: bytes=1-2", on, func() packages.BlobReader { return presignable{plainReader: plainReader{strings.NewReader(content)}} }, 307},
+		{"off", "GET", "", blobhttp.Redirect{}, func() packages.BlobReader { return presignable{plainReader: plainReader{strings.NewReader(content)}} }, 200},
+		{"small", "GET", "", blobhttp.Redirect{Enabled: true, MinSize: 21}, func() packages.BlobReader { return presignable{plainReader: plainReader{strings.NewReader(content)}} }, 200},
+		{"HEAD", "HEAD", "", on, func() packages.BlobReader { return presignable{plainReader: plainReader{strings.NewReader(content)}} }, 200},
+		{"conditional", "GET", `If-None-Match: "etag"`, on, func() packages.BlobReader { return presignable{plainReader: plainReader{strings.NewReader(content)}} }, 304},
+		{"not presignable", "GET", "", on, func() packages.BlobReader { return plainReader{strings.NewReader(content)} }, 200},
+		{"presign fails", "GET", "", on, func() packages.BlobReader {
+			return presignable{plainReader: plainReader{strings.NewReader(content)}, fail: true}
+		}, 200},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(tc.method, "/blob", nil)
+			if tc.header != "" {
+				k, v, _ := strings.Cut(tc.header, ": ")
+				req.Header.Set(k, v)
+			}
+			blobhttp.Serve(rec, req, blobhttp.Blob{Reader: tc.reader(), ETag: `"etag"`, Redirect: tc.redirect})
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d", rec.Code, tc.status)
+			}
+			loc := rec.Header().Get("Location")
+			if tc.status == 307 {
+				if loc != "https://store.example/blob?ttl=5m0s" {
+					t.Fatalf("Location %q", loc)
+				}
+				return
+			}
+			if loc != "" {
+				t.Fatalf("Location %q on a %d", loc, rec.Code)
+			}
+			if tc.status == 200 && tc.method == "GET" && rec.Body.String() != content {
+				t.Fatalf("body %q", rec.Body.String())
+			}
+		})
 	}
 }

@@ -66,6 +66,10 @@ var cases = []struct {
 	{"WithTx", testWithTx},
 	{"ConcurrentWrites", testConcurrentWrites},
 	{"Times", testTimes},
+	{"Hooks", testHooks},
+	{"Deliveries", testDeliveries},
+	{"ClaimDeliveriesConcurrently", testClaimDeliveriesConcurrently},
+	{"AuditEvents", testAuditEvents},
 }
 
 // Helpers.

@@ -149,6 +149,13 @@ var commands = []*cmd{
 		summary: "apply database migrations and exit",
 		setup:   migrateSetup,
 	},
+	{
+		name:     "migrate-storage",
+		synopsis: "--to-database URL --to-blob-store URL [--jobs N] [--progress DURATION]",
+		summary:  "copy the installation to another database and blob store (PostgreSQL and S3), and verify the copy",
+		help:     migrateStorageHelp,
+		setup:    migrateStorageSetup,
+	},
 }
 
 // lookup returns the command named name, or nil.

@@ -566,6 +566,13 @@ func (u *upload) Append(ctx context.Context, r io.Reader) (int64, error) {
 	if err == nil && len(base.Pieces)+len(added)+1 > maxParts {
 		err = packages.Errorf(packages.KindTooLarge, "upload too large for the S3 blob store's part size")
 	}
+	if err == nil && len(rest) >= MinPartSize {
+		// Long enough to be a part: a piece, so that the next append
+		// neither reads nor rewrites it (chunks of 5 MiB and more, as
+		// clients send them, never leave a tail).
+		err = send(ctx, w.sent, rest)
+		rest = nil
+	}
 	if err == nil && len(rest) > 0 {
 		newTail = &pieceRef{Name: "tail-" + randomName(12), Size: int64(len(rest))}
 		if _, err = s.putBytes(ctx, e.dir+newTail.Name, rest, nil); err != nil {

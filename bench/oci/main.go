@@ -77,9 +77,13 @@ func main() {
 	dir, err := os.MkdirTemp("", "ocibench")
 	must(err)
 	var servers []*server
+	var gw *s3Gateway // with -s3
 	defer func() {
 		for _, s := range servers {
 			s.stop()
+		}
+		if gw != nil {
+			gw.stop()
 		}
 		if !*keep {
 			os.RemoveAll(dir)
@@ -90,19 +94,30 @@ func main() {
 		for _, s := range servers {
 			s.stop()
 		}
+		if gw != nil {
+			gw.stop()
+		}
 		if !*keep {
 			os.RemoveAll(dir)
 		}
 		log.Fatal(err)
 	}
 
-	ph, err := startPackhub(filepath.Join(dir, "packhub"))
+	if *s3Mode {
+		g, err := startS3(filepath.Join(dir, "s3"), "packhub", "distribution")
+		if err != nil {
+			fatal(err)
+		}
+		gw = g
+		fmt.Printf("blobs in S3: versitygw %s, one bucket per registry\n", g.endpoint)
+	}
+	ph, err := startPackhub(filepath.Join(dir, "packhub"), gw)
 	if err != nil {
 		fatal(err)
 	}
 	servers = append(servers, ph)
 	if reg := findRegistry(); reg != "" {
-		ds, err := startDistribution(reg, filepath.Join(dir, "distribution"))
+		ds, err := startDistribution(reg, filepath.Join(dir, "distribution"), gw)
 		if err != nil {
 			fatal(err)
 		}
@@ -208,7 +223,7 @@ func waitUp(u string, status int, cmd *exec.Cmd) error {
 
 // startPackhub builds (unless -packhub) and serves Packhub with a user
 // and a personal access token made by its admin commands.
-func startPackhub(dir string) (*server, error) {
+func startPackhub(dir string, gw *s3Gateway) (*server, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
@@ -237,8 +252,15 @@ func startPackhub(dir string) (*server, error) {
 		return nil, err
 	}
 	base := "http://" + addr
-	cmd := exec.Command(bin, "serve", "--data-dir", data, "--addr", addr, "--base-url", base,
-		"--log-level", "warn", "--purge-interval", "0")
+	args := []string{"serve", "--data-dir", data, "--addr", addr, "--base-url", base,
+		"--log-level", "warn", "--purge-interval", "0"}
+	var env []string
+	if gw != nil {
+		a, e := gw.packhubArgs("packhub")
+		args, env = append(args, a...), e
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -280,9 +302,7 @@ log:
   accesslog:
     disabled: true
 storage:
-  filesystem:
-    rootdirectory: %s
-  cache:
+%s  cache:
     blobdescriptor: inmemory
   delete:
     enabled: true
@@ -301,7 +321,7 @@ const distTokenAuth = `auth:
 // startDistribution serves CNCF Distribution with filesystem storage (the
 // configuration its release images ship, with deletes on) and, with
 // -dist-auth token, a token realm served by this program.
-func startDistribution(bin, dir string) (*server, error) {
+func startDistribution(bin, dir string, gw *s3Gateway) (*server, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
@@ -329,7 +349,11 @@ func startDistribution(bin, dir string) (*server, error) {
 		return nil, fmt.Errorf("-dist-auth must be token or none")
 	}
 	cfg := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(distConfig, filepath.Join(dir, "storage"), addr, authCfg)), 0o600); err != nil {
+	storage := fmt.Sprintf("  filesystem:\n    rootdirectory: %s\n", filepath.Join(dir, "storage"))
+	if gw != nil {
+		storage = gw.distStorage("distribution")
+	}
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(distConfig, storage, addr, authCfg)), 0o600); err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, "serve", cfg)

@@ -172,6 +172,11 @@ func WithArgs(args ...string) ServerOption {
 	return func(c *serverConfig) { c.args = append(c.args, args...) }
 }
 
+// WithEnv adds KEY=VALUE variables to the server's environment.
+func WithEnv(env ...string) ServerOption {
+	return func(c *serverConfig) { c.env = append(c.env, env...) }
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -93,6 +93,9 @@ type session struct {
 	etag   string
 	h      *digest.Hashes
 	tail   []byte // the tail's bytes, once read or written; nil: not known
+	// pending: Write appended to tail (and st, h) in memory only; Close,
+	// Commit or the next Append stores it.
+	pending bool
 }
 
 func (e *session) stateKey() string { return e.dir + stateName }
@@ -195,7 +198,7 @@ func (s *Store) save(ctx context.Context, e *session, st sessionState, etag stri
 // lost forgets what the session loaded after save lost a race, so that
 // the next use loads it again. e.mu must be held.
 func (e *session) lost(err error) {
-	e.loaded, e.tail = false, nil
+	e.loaded, e.tail, e.pending = false, nil, false
 	if packages.IsNotFound(err) {
 		e.done = true
 	}
@@ -335,8 +338,8 @@ func (s *Store) purgeSession(ctx context.Context, id string, before time.Time) (
 	defer s.release(e)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.done {
-		return false, nil
+	if e.done || e.pending {
+		return false, nil // being written to in this process
 	}
 	e.loaded = false // the state as it is now, whoever wrote it
 	if err := s.load(ctx, e); err != nil {
@@ -398,10 +401,75 @@ func (u *upload) ready(ctx context.Context) error {
 	return u.s.load(ctx, u.e)
 }
 
-// Write appends p to the session, all of it or nothing.
+// Write appends p to the session, all of it or nothing. Bytes that leave
+// the tail shorter than a part are kept in memory, as many small writes
+// make a file, and stored by Close, Commit or the next Append (a lost race
+// there loses them); more go through Append.
 func (u *upload) Write(p []byte) (int, error) {
+	e := u.e
+	e.appendMu.Lock()
+	e.mu.Lock()
+	err := u.ready(context.Background())
+	if err == nil && e.st.Committing {
+		err = packages.Errorf(packages.KindConflict, "upload session is being committed")
+	}
+	if err != nil {
+		e.mu.Unlock()
+		e.appendMu.Unlock()
+		return 0, err
+	}
+	known := e.tail != nil || e.st.Tail == nil
+	if known && len(e.tail)+len(p) < u.s.partSize {
+		e.tail = append(e.tail, p...)
+		e.h.Write(p)
+		e.st.Size += int64(len(p))
+		e.pending = e.pending || len(p) > 0
+		e.mu.Unlock()
+		e.appendMu.Unlock()
+		return len(p), nil
+	}
+	e.mu.Unlock()
+	e.appendMu.Unlock()
 	n, err := u.Append(context.Background(), bytes.NewReader(p))
 	return int(n), err
+}
+
+// flush stores what Write kept in memory: the tail, then the state naming
+// it. e.appendMu and e.mu must be held.
+func (u *upload) flush(ctx context.Context) error {
+	e, s := u.e, u.s
+	if !e.pending {
+		return nil
+	}
+	st := e.st
+	st.Tail = nil
+	var err error
+	if len(e.tail) > 0 {
+		st.Tail = &pieceRef{Name: "tail-" + randomName(12), Size: int64(len(e.tail))}
+		_, err = s.putBytes(ctx, e.dir+st.Tail.Name, e.tail, nil)
+	}
+	if err == nil {
+		st.Hashes, err = e.h.State()
+	}
+	var tag string
+	if err == nil {
+		tag, err = s.save(ctx, e, st, e.etag)
+	}
+	if err != nil {
+		if st.Tail != nil {
+			_ = s.deleteKey(context.WithoutCancel(ctx), e.dir+st.Tail.Name)
+		}
+		if raceError(err) {
+			e.lost(err)
+			return err
+		}
+		return failed("upload", err)
+	}
+	if e.st.Tail != nil {
+		_ = s.deleteKey(context.WithoutCancel(ctx), e.dir+e.st.Tail.Name)
+	}
+	e.st, e.etag, e.pending = st, tag, false
+	return nil
 }
 
 // Append appends all of r to the session, or nothing. The bytes, after
@@ -498,6 +566,13 @@ func (u *upload) Append(ctx context.Context, r io.Reader) (int64, error) {
 	if err == nil && len(base.Pieces)+len(added)+1 > maxParts {
 		err = packages.Errorf(packages.KindTooLarge, "upload too large for the S3 blob store's part size")
 	}
+	if err == nil && len(rest) >= MinPartSize {
+		// Long enough to be a part: a piece, so that the next append
+		// neither reads nor rewrites it (chunks of 5 MiB and more, as
+		// clients send them, never leave a tail).
+		err = send(ctx, w.sent, rest)
+		rest = nil
+	}
 	if err == nil && len(rest) > 0 {
 		newTail = &pieceRef{Name: "tail-" + randomName(12), Size: int64(len(rest))}
 		if _, err = s.putBytes(ctx, e.dir+newTail.Name, rest, nil); err != nil {
@@ -531,7 +606,7 @@ func (u *upload) Append(ctx context.Context, r io.Reader) (int64, error) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.st, e.etag, e.h, e.loaded = st, newTag, h, true
+	e.st, e.etag, e.h, e.loaded, e.pending = st, newTag, h, true, false
 	e.tail = append([]byte(nil), rest...)
 	return n, nil
 }
@@ -562,6 +637,10 @@ func (u *upload) Commit(ctx context.Context, expected string) (string, int64, er
 		return "", 0, err
 	}
 	if err := u.ready(ctx); err != nil {
+		e.mu.Unlock()
+		return "", 0, err
+	}
+	if err := u.flush(ctx); err != nil {
 		e.mu.Unlock()
 		return "", 0, err
 	}
@@ -635,16 +714,22 @@ func (u *upload) Cancel(ctx context.Context) error {
 	return nil
 }
 
-// Close ends the handle; the session, saved by every append, stays for a
-// later ResumeUpload. Closing a handle whose session has ended, or closing
-// twice, is not an error.
+// Close stores what Write kept in memory and ends the handle; the session
+// stays for a later ResumeUpload. Closing a handle whose session has
+// ended, or closing twice, is not an error.
 func (u *upload) Close() error {
 	e := u.e
+	e.appendMu.Lock()
+	defer e.appendMu.Unlock()
 	e.mu.Lock()
 	if u.closed {
 		e.mu.Unlock()
 		return nil
 	}
+	var err error
+	if !e.done {
+		err = u.flush(context.Background())
+	}
 	u.end()
-	return nil
+	return err
 }

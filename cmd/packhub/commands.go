@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/packhub/packhub/internal/jobs"
 	"github.com/packhub/packhub/internal/packages"
+	"github.com/packhub/packhub/internal/restapi"
 	"github.com/packhub/packhub/internal/server"
 )
 
@@ -125,6 +127,15 @@ var commands = []*cmd{
 		args:    []string{"ID"},
 		summary: "revoke a token; it and every registry bearer token minted from it stop working at once",
 		setup:   tokenRevokeSetup,
+	},
+	{
+		name:     "admin events",
+		synopsis: "[--actor LOGIN] [--action ACTION] [--package OWNER/TYPE/NAME] [--since TIME|DURATION] [--limit N]",
+		summary:  "print the audit log, newest first, as JSON lines",
+		help: "Each line is one event: who (actor, token, IP, User-Agent, request id), what (action,\n" +
+			"package, data) and when (created_at, in milliseconds). --since takes an RFC 3339 time or a\n" +
+			"duration back from now (24h).",
+		setup: eventsSetup,
 	},
 	{
 		name:     "gc",
@@ -451,6 +462,48 @@ func migrateSetup(fs *flag.FlagSet) cmdFunc {
 			return err
 		}
 		fmt.Fprintln(inv.stdout, "database is up to date")
+		return nil
+	}
+}
+
+func eventsSetup(fs *flag.FlagSet) cmdFunc {
+	actor := fs.String("actor", "", "only events of this user")
+	action := fs.String("action", "", "only events of this action, e.g. publish, token.use")
+	pkg := fs.String("package", "", "only events of this package, as OWNER/TYPE/NAME")
+	since := fs.String("since", "", "only events since this RFC 3339 time, or this long ago (e.g. 24h)")
+	limit := fs.Int("limit", 100, "print at most this many events (0: all)")
+	return func(ctx context.Context, inv *invocation) error {
+		req := packages.AuditRequest{Actor: *actor, Action: *action, Package: *pkg}
+		if *limit < 0 {
+			return usagef("--limit must not be negative")
+		}
+		if *limit > 0 {
+			req.Page = packages.Page{Page: 1, PerPage: *limit}
+		}
+		if *since != "" {
+			if t, err := time.Parse(time.RFC3339, *since); err == nil {
+				req.Since = t
+			} else if d, err := time.ParseDuration(*since); err == nil && d > 0 {
+				req.Since = time.Now().Add(-d)
+			} else {
+				return usagef("--since must be an RFC 3339 time or a positive duration, got %q", *since)
+			}
+		}
+		st, err := inv.openStorage(ctx)
+		if err != nil {
+			return err
+		}
+		evs, _, err := st.Service.AuditEvents(ctx, nil, req, true)
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(inv.stdout)
+		enc.SetEscapeHTML(false)
+		for i := range evs {
+			if err := enc.Encode(restapi.AuditEntry(&evs[i])); err != nil {
+				return err
+			}
+		}
 		return nil
 	}
 }

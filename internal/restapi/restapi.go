@@ -1,7 +1,10 @@
 // Package restapi serves GitHub's REST API for packages: the 24 operations
 // of GitHub's "packages" category, plus the few account and meta endpoints
 // that clients of that API call (GET /user, /users/{username}, /orgs/{org},
-// /versions and /). Every route is served both at the root and under
+// /versions and /), the organization webhook operations (hooks.go, with
+// the webhook payloads the delivery worker sends, payloads.go) and the
+// site administrators' audit log (admin.go). Every route is served both
+// at the root and under
 // /api/v3, as GitHub Enterprise Server does, so that clients configured for
 // either work unchanged.
 //

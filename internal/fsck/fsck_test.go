@@ -522,4 +522,3 @@ func TestNeedsAuditor(t *testing.T) {
 		t.Fatal("a store without the audit power was accepted")
 	}
 }
-

@@ -1,6 +1,7 @@
 // Package jobs runs Packhub's background work on a schedule: the purge of
 // what was deleted longer ago than the restore window, blob garbage
-// collection, and the cleanup of abandoned upload sessions.
+// collection, and the cleanup of abandoned upload sessions (Runner); and
+// the owners' retention policies (Retention).
 package jobs
 
 import (

@@ -259,6 +259,9 @@ func (s *Server) Run(ctx context.Context) error {
 		runner := jobs.NewRunner(s.storage.Service, s.logger)
 		go runner.Run(ctx, s.cfg.PurgeInterval)
 	}
+	if s.cfg.RetentionInterval > 0 {
+		go jobs.NewRetention(s.storage.Service, s.logger).Run(ctx, s.cfg.RetentionInterval)
+	}
 	s.ready.Store(true)
 	var runErr error
 	select {

@@ -68,6 +68,7 @@ var cases = []struct {
 	{"Times", testTimes},
 	{"AuditReads", testAuditReads},
 	{"AuditRepairs", testAuditRepairs},
+	{"RetentionPolicies", testRetentionPolicies},
 }
 
 // Helpers.

@@ -202,7 +202,7 @@ func isGroup(name string) bool {
 func serveSetup(fs *flag.FlagSet) cmdFunc {
 	return func(ctx context.Context, inv *invocation) error {
 		logger := server.NewLogger(inv.cfg, os.Stderr)
-		st, err := inv.openStorage(ctx)
+		st, err := inv.openStorage(ctx, server.Instrumented())
 		if err != nil {
 			return err
 		}

@@ -13,17 +13,22 @@ import (
 type Retention struct {
 	svc    *packages.Service
 	logger *slog.Logger
+	opts   options
 }
 
 // NewRetention returns a Retention job over svc.
-func NewRetention(svc *packages.Service, logger *slog.Logger) *Retention {
-	return &Retention{svc: svc, logger: logger}
+func NewRetention(svc *packages.Service, logger *slog.Logger, opts ...Option) *Retention {
+	return &Retention{svc: svc, logger: logger, opts: newOptions(opts)}
 }
 
 // RunOnce applies the policies once (of one owner, when ownerLogin is not
 // "") and logs what it did; with dryRun it deletes nothing.
 func (r *Retention) RunOnce(ctx context.Context, ownerLogin string, dryRun bool) (*packages.RetentionReport, error) {
+	start := time.Now()
 	rep, err := r.svc.RunRetention(ctx, ownerLogin, dryRun)
+	if !dryRun {
+		r.opts.ran("retention", start, rep != nil && rep.Skipped, err)
+	}
 	if err != nil {
 		r.logger.ErrorContext(ctx, "retention failed", "err", err)
 		return rep, err

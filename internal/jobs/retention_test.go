@@ -3,7 +3,9 @@ package jobs_test
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,4 +103,58 @@ func TestRetentionOneReplica(t *testing.T) {
 			t.Fatalf("run after the unlock: %+v, %v", rep, err)
 		}
 	})
+}
+
+// jobLog records what an Observer is told.
+type jobLog struct {
+	mu   sync.Mutex
+	runs []string
+}
+
+func (l *jobLog) JobRan(job, result string, took time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if took < 0 {
+		result += " in negative time"
+	}
+	l.runs = append(l.runs, job+" "+result)
+}
+
+// TestJobObserver: real runs are reported with their result; dry runs are
+// not runs of the job.
+func TestJobObserver(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, "sqlite")
+	publishThree(t, env)
+	log := &jobLog{}
+	logger := slog.New(slog.NewTextHandler(&syncBuffer{}, nil))
+	purge := jobs.NewRunner(env.Service, logger, jobs.WithObserver(log))
+	retention := jobs.NewRetention(env.Service, logger, jobs.WithObserver(log))
+	ctx := context.Background()
+	if _, err := purge.RunOnce(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := retention.RunOnce(ctx, "", true); err != nil {
+		t.Fatal(err)
+	}
+	unlock, _, err := env.Store.(packages.Locker).TryLock(ctx, "packhub.retention")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := retention.RunOnce(ctx, "", false); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	if _, err := retention.RunOnce(ctx, "", false); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := purge.RunOnce(cancelled, false); err == nil {
+		t.Fatal("a purge with a cancelled context succeeded")
+	}
+	want := []string{"purge ok", "retention skipped", "retention ok", "purge failed"}
+	if !slices.Equal(log.runs, want) {
+		t.Errorf("runs %q, want %q", log.runs, want)
+	}
 }

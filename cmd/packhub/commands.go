@@ -138,6 +138,33 @@ var commands = []*cmd{
 		setup: eventsSetup,
 	},
 	{
+		name:     "admin retention add",
+		synopsis: "--owner LOGIN --type TYPE [--name PATTERN] [--keep-newest N] [--older-than AGE] [--untagged] [--keep PATTERN] [--remove PATTERN] [--keep-builds N]",
+		summary:  "add a retention policy to an owner's packages of one type",
+		help:     retentionHelp,
+		setup:    retentionAddSetup,
+	},
+	{
+		name:     "admin retention list",
+		synopsis: "[--owner LOGIN]",
+		summary:  "list retention policies: id, owner, type, rules, creation",
+		setup:    retentionListSetup,
+	},
+	{
+		name:    "admin retention remove",
+		args:    []string{"ID"},
+		summary: "remove a retention policy",
+		setup:   retentionRemoveSetup,
+	},
+	{
+		name:     "admin retention run",
+		synopsis: "[--dry-run] [--owner LOGIN]",
+		summary:  "apply the retention policies now; with --dry-run list what they would delete",
+		help: "The server applies them every --retention-interval, one replica at a time; a run here takes\n" +
+			"the same lock (a dry run needs none). Every run is recorded as a retention.run event.",
+		setup: retentionRunSetup,
+	},
+	{
 		name:     "gc",
 		synopsis: "[--dry-run]",
 		summary:  "purge what was deleted past the restore window, free unused blobs",
@@ -193,7 +220,7 @@ func isGroup(name string) bool {
 func serveSetup(fs *flag.FlagSet) cmdFunc {
 	return func(ctx context.Context, inv *invocation) error {
 		logger := server.NewLogger(inv.cfg, os.Stderr)
-		st, err := inv.openStorage(ctx)
+		st, err := inv.openStorage(ctx, server.Instrumented())
 		if err != nil {
 			return err
 		}

@@ -218,9 +218,9 @@ type invocation struct {
 // openStorage opens the configured storage; it is closed when the command
 // ends. Commands check their flags first, so that a usage error never
 // waits for the database.
-func (inv *invocation) openStorage(ctx context.Context) (*server.Storage, error) {
+func (inv *invocation) openStorage(ctx context.Context, opts ...server.StorageOption) (*server.Storage, error) {
 	if inv.storage == nil {
-		st, err := server.OpenStorage(ctx, inv.cfg, server.NewLogger(inv.cfg, os.Stderr))
+		st, err := server.OpenStorage(ctx, inv.cfg, server.NewLogger(inv.cfg, os.Stderr), opts...)
 		if err != nil {
 			return nil, err
 		}

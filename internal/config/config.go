@@ -40,6 +40,9 @@ type Config struct {
 	RestoreWindow time.Duration
 	// PurgeInterval is how often the purge job runs; 0 turns it off.
 	PurgeInterval time.Duration
+	// RetentionInterval is how often the retention policies are applied;
+	// 0 turns the job off.
+	RetentionInterval time.Duration
 	// UploadMaxAge is how long an idle upload session is kept.
 	UploadMaxAge    time.Duration
 	MaxBlobSize     int64
@@ -108,6 +111,8 @@ func Defaults() Config {
 		WebhookTimeout:       10 * time.Second,
 		WebhookRetryBase:     10 * time.Second,
 		WebhookMaxAttempts:   8,
+
+		RetentionInterval: time.Hour,
 	}
 }
 
@@ -182,6 +187,7 @@ func (c *Config) fields() []field {
 		str("tls-key", "FILE", "TLS private key file (PEM)", &c.TLSKey),
 		str("token-key", "KEY", "key that signs registry bearer tokens; replicas must share it (default: generated in the data dir)", &c.TokenKey),
 		dur("purge-interval", "how often the purge job runs (0: never)", &c.PurgeInterval),
+		dur("retention-interval", "how often the retention policies are applied (0: never)", &c.RetentionInterval),
 		size("max-blob-size", "largest blob accepted (bytes, or with KiB/MiB/GiB)", &c.MaxBlobSize),
 		size("max-manifest-size", "largest OCI manifest accepted", &c.MaxManifestSize),
 		size("max-tarball-size", "largest npm tarball accepted", &c.MaxTarballSize),
@@ -422,6 +428,9 @@ func (c *Config) complete() error {
 	}
 	if c.PurgeInterval < 0 {
 		errs = append(errs, errors.New("purge-interval must not be negative"))
+	}
+	if c.RetentionInterval < 0 {
+		errs = append(errs, errors.New("retention-interval must not be negative"))
 	}
 	if c.MavenSnapshotRetention < 0 {
 		errs = append(errs, errors.New("maven-snapshot-retention must not be negative"))

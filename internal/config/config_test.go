@@ -364,3 +364,27 @@ func TestSharedStorageNeedsTokenKey(t *testing.T) {
 		})
 	}
 }
+
+// TestRetentionInterval: the retention job runs hourly by default, as the
+// flag, the environment or the file says, and never with 0.
+func TestRetentionInterval(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		file string
+		want time.Duration
+	}{
+		{nil, nil, "", time.Hour},
+		{[]string{"--retention-interval", "6h"}, nil, "", 6 * time.Hour},
+		{nil, map[string]string{"PACKHUB_RETENTION_INTERVAL": "0"}, "", 0},
+		{nil, nil, `{"retention-interval": "30m"}`, 30 * time.Minute},
+	} {
+		cfg, err := load(t, tc.args, tc.env, tc.file)
+		if err != nil || cfg.RetentionInterval != tc.want {
+			t.Errorf("%v %v %s: %v, %v; want %v", tc.args, tc.env, tc.file, cfg.RetentionInterval, err, tc.want)
+		}
+	}
+	if _, err := load(t, []string{"--retention-interval", "-1h"}, nil, ""); err == nil || !strings.Contains(err.Error(), "retention-interval must not be negative") {
+		t.Errorf("negative interval: %v", err)
+	}
+}

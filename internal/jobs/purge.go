@@ -1,6 +1,7 @@
 // Package jobs runs Packhub's background work on a schedule: the purge of
 // what was deleted longer ago than the restore window, blob garbage
-// collection, and the cleanup of abandoned upload sessions.
+// collection, and the cleanup of abandoned upload sessions (Runner); and
+// the owners' retention policies (Retention).
 package jobs
 
 import (
@@ -15,16 +16,21 @@ import (
 type Runner struct {
 	svc    *packages.Service
 	logger *slog.Logger
+	opts   options
 }
 
 // NewRunner returns a Runner over svc.
-func NewRunner(svc *packages.Service, logger *slog.Logger) *Runner {
-	return &Runner{svc: svc, logger: logger}
+func NewRunner(svc *packages.Service, logger *slog.Logger, opts ...Option) *Runner {
+	return &Runner{svc: svc, logger: logger, opts: newOptions(opts)}
 }
 
 // RunOnce runs the purge job once and logs what it did.
 func (r *Runner) RunOnce(ctx context.Context, dryRun bool) (*packages.PurgeReport, error) {
+	start := time.Now()
 	rep, err := r.svc.Purge(ctx, dryRun)
+	if !dryRun {
+		r.opts.ran("purge", start, rep != nil && rep.Skipped, err)
+	}
 	if err != nil {
 		r.logger.ErrorContext(ctx, "purge failed", "err", err)
 		return rep, err

@@ -1,6 +1,7 @@
 package packages
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -31,6 +32,7 @@ func ContainerSpec() Spec {
 			}
 			return "docker pull " + ref + "@" + v.Name
 		},
+		Requires: indexManifests,
 	}
 }
 
@@ -43,6 +45,7 @@ func DockerSpec() Spec {
 		LastVersion:         LastTaggedVersionRefused,
 		RegistryLastVersion: LastVersionAllowed,
 		Metadata:            tagsMetadata("docker"),
+		Requires:            indexManifests,
 	}
 }
 
@@ -71,6 +74,7 @@ func MavenSpec() Spec {
 		RegistryLastVersion: LastVersionRefused,
 		NormalizeVersion:    normalizeMavenVersion,
 		CompareVersions:     CompareMavenVersions,
+		Builds:              mavenSnapshotBuilds,
 	}
 }
 
@@ -128,4 +132,20 @@ func tagsMetadata(key string) func(v *VersionInfo) (string, any) {
 			Tags []string `json:"tags"`
 		}{tags}
 	}
+}
+
+// indexManifests returns the manifests an image index's version names,
+// from the "manifests" member of the metadata the OCI front records for
+// every container and docker version.
+func indexManifests(v *Version) []string {
+	if len(v.Metadata) == 0 {
+		return nil
+	}
+	var m struct {
+		Manifests []string `json:"manifests"`
+	}
+	if json.Unmarshal(v.Metadata, &m) != nil {
+		return nil
+	}
+	return m.Manifests
 }

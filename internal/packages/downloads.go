@@ -40,7 +40,9 @@ func (s *Service) CountDownload(packageID, versionID int64) {
 		d.mu.Unlock()
 		if err := s.RecordDownload(context.Background(), packageID, versionID); err != nil {
 			s.opts.Logger.Warn("count download", "package_id", packageID, "version_id", versionID, "err", err)
+			return
 		}
+		s.observeDownloads(context.Background(), map[int64]int64{packageID: 1})
 		return
 	}
 	if d.pending == nil {
@@ -105,6 +107,13 @@ func (s *Service) FlushDownloads(ctx context.Context) error {
 		}
 		d.mu.Unlock()
 		return fmt.Errorf("count downloads: %w", err)
+	}
+	if s.opts.Observer != nil {
+		perPackage := map[int64]int64{}
+		for k, n := range batch {
+			perPackage[k.pkg] += n
+		}
+		s.observeDownloads(ctx, perPackage)
 	}
 	return nil
 }

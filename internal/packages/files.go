@@ -182,6 +182,9 @@ func (s *Service) PutFile(ctx context.Context, a *Actor, req PutFileRequest) (*P
 	if err != nil {
 		return nil, err
 	}
+	if out.VersionCreated {
+		s.observePublished(req.Package.Type)
+	}
 	return out, nil
 }
 

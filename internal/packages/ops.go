@@ -433,6 +433,8 @@ func (s *Service) RestorePackage(ctx context.Context, a *Actor, ref PackageRef, 
 // that a restore can put them back.
 type deletedTags struct {
 	Tags []string `json:"tags"`
+	// RetentionPolicy is the policy that deleted the version, if one did.
+	RetentionPolicy int64 `json:"retention_policy,omitempty"`
 }
 
 // DeleteVersion soft-deletes one version of an active package and removes
@@ -458,7 +460,7 @@ func (s *Service) DeleteVersion(ctx context.Context, a *Actor, ref PackageRef, v
 			// Through the REST API a package goes only by its own delete.
 			policy = LastVersionRefused
 		}
-		_, err = s.deleteVersions(ctx, tx, a, pkg, []*Version{v}, policy)
+		_, err = s.deleteVersions(ctx, tx, a, pkg, []*Version{v}, policy, 0)
 		return err
 	})
 	if err != nil {
@@ -470,8 +472,9 @@ func (s *Service) DeleteVersion(ctx context.Context, a *Actor, ref PackageRef, v
 
 // deleteVersions soft-deletes vs, versions of pkg, in one transaction,
 // applying a last-version policy to what is left. It reports whether the
-// policy deleted the whole package instead.
-func (s *Service) deleteVersions(ctx context.Context, tx Store, a *Actor, pkg *Package, vs []*Version, policy LastVersionPolicy) (packageDeleted bool, err error) {
+// policy deleted the whole package instead. retentionPolicy names the
+// retention policy that asks for it, 0 for none.
+func (s *Service) deleteVersions(ctx context.Context, tx Store, a *Actor, pkg *Package, vs []*Version, policy LastVersionPolicy, retentionPolicy int64) (packageDeleted bool, err error) {
 	ids := make([]int64, len(vs))
 	for i, v := range vs {
 		if pkg.Visibility == Public && v.DownloadCount > s.opts.DownloadLimit {
@@ -511,7 +514,7 @@ func (s *Service) deleteVersions(ctx context.Context, tx Store, a *Actor, pkg *P
 	case LastVersionAllowed:
 	}
 	for _, v := range vs {
-		if err := s.softDeleteVersion(ctx, tx, a, pkg, v, tags[v.ID]); err != nil {
+		if err := s.softDeleteVersion(ctx, tx, a, pkg, v, deletedTags{Tags: tags[v.ID], RetentionPolicy: retentionPolicy}); err != nil {
 			return false, err
 		}
 	}
@@ -560,7 +563,7 @@ func (s *Service) DeleteVersionsByName(ctx context.Context, a *Actor, ref Packag
 				vs = append(vs, v)
 			}
 		}
-		packageDeleted, err = s.deleteVersions(ctx, tx, a, pkg, vs, sp.RegistryLastVersion)
+		packageDeleted, err = s.deleteVersions(ctx, tx, a, pkg, vs, sp.RegistryLastVersion, 0)
 		return err
 	})
 	if err != nil {
@@ -578,7 +581,7 @@ func (s *Service) DeleteVersionsByName(ctx context.Context, a *Actor, ref Packag
 
 // softDeleteVersion marks v deleted, removes its tags and records them in
 // the delete event, so that a restore can put them back.
-func (s *Service) softDeleteVersion(ctx context.Context, tx Store, a *Actor, pkg *Package, v *Version, tags []string) error {
+func (s *Service) softDeleteVersion(ctx context.Context, tx Store, a *Actor, pkg *Package, v *Version, dt deletedTags) error {
 	now := s.now()
 	v.DeletedAt, v.DeletedBy, v.UpdatedAt = &now, a.UserID(), now
 	if err := tx.UpdateVersion(ctx, v); err != nil {
@@ -587,7 +590,7 @@ func (s *Service) softDeleteVersion(ctx context.Context, tx Store, a *Actor, pkg
 	if err := tx.DeleteVersionTags(ctx, v.ID); err != nil {
 		return fmt.Errorf("delete tags: %w", err)
 	}
-	detail, _ := json.Marshal(deletedTags{Tags: tags})
+	detail, _ := json.Marshal(dt)
 	return s.record(ctx, tx, a, pkg, &Event{Action: ActionDeleteVersion, PackageID: pkg.ID, VersionID: v.ID, Detail: string(detail), CreatedAt: now})
 }
 

@@ -386,6 +386,9 @@ func (s *Service) publish(ctx context.Context, a *Actor, req PublishRequest) (*P
 	if err != nil {
 		return nil, err
 	}
+	if out.VersionCreated {
+		s.observePublished(req.Package.Type)
+	}
 	return out, nil
 }
 

@@ -31,6 +31,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Specs are the package types the service knows. Required.
 	Specs *Specs
+	// Observer is told what the service did, for metrics. Nil: nobody.
+	Observer Observer
 }
 
 // Service enforces GitHub Packages' rules over a metadata store and a blob
@@ -42,6 +44,7 @@ type Service struct {
 	specs *Specs
 
 	downloads downloadCounter // see CountDownload
+	types     typeCache       // package types, for Observer
 }
 
 // NewService returns a Service over store and blobs, for the package types

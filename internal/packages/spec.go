@@ -76,6 +76,22 @@ type Spec struct {
 	WebhookType    string
 	FileURL        func(base, owner string, pkg *Package, v *Version, f *File) string
 	InstallCommand func(host, owner string, pkg *Package, v *VersionInfo) string
+	// Requires returns the names of the other versions of its package a
+	// version needs (an image index's platform manifests): a retention
+	// policy keeps them as long as it keeps the version. Nil: none.
+	Requires func(v *Version) []string
+	// Builds groups the files of a version that accumulates builds (a
+	// Maven SNAPSHOT's timestamped builds) by build, newest first; files
+	// of no build are left out, and a version without builds gives none.
+	// A retention policy's keep-builds rule deletes the files of the
+	// older builds. Nil: the type's versions have no builds.
+	Builds func(version string, files []File) []Build
+}
+
+// Build is one build of a version and the names of its files.
+type Build struct {
+	Name  string // e.g. 20240102.030405-7
+	Files []string
 }
 
 // Hooks are a type's reactions to the service's changes of its packages.

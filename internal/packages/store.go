@@ -138,6 +138,12 @@ type Store interface {
 
 	HookStore  // webhooks and their deliveries (hooks.go)
 	AuditStore // the audit log (audit.go)
+	// Retention policies. CreateRetentionPolicy sets ID and CreatedAt;
+	// ListRetentionPolicies lists an owner's (ownerID 0: everyone's) by id.
+	CreateRetentionPolicy(ctx context.Context, p *RetentionPolicy) error
+	GetRetentionPolicy(ctx context.Context, id int64) (*RetentionPolicy, error)
+	ListRetentionPolicies(ctx context.Context, ownerID int64) ([]RetentionPolicy, error)
+	DeleteRetentionPolicy(ctx context.Context, id int64) error // ErrNotFound when there is none
 }
 
 // PendingKey names the blobs one user pushed to a name (owner, type,

@@ -74,6 +74,16 @@ func (s *server) routes() []route {
 			route{"DELETE " + ver, docsBase + ns.docs[6], s.deleteVersion(sc)},
 			route{"POST " + ver + "/restore", docsBase + ns.docs[7], s.restoreVersion(sc)},
 		)
+		if sc != packages.UserPath {
+			// Packhub's retention policies, managed by the owner or the
+			// organization's admins.
+			rp := p + "/retention-policies"
+			rs = append(rs,
+				route{"GET " + rp, docsRetention, s.listPolicies(sc)},
+				route{"POST " + rp, docsRetention, s.addPolicy(sc)},
+				route{"DELETE " + rp + "/{policy_id}", docsRetention, s.removePolicy(sc)},
+			)
+		}
 	}
 	rs = append(rs, s.hookRoutes()...)
 	rs = append(rs, s.adminRoutes()...)

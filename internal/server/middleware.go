@@ -9,26 +9,31 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	regmetrics "github.com/packhub/packhub/internal/metrics"
 	"github.com/packhub/packhub/internal/packages"
 )
 
-// metrics are the server's Prometheus collectors, in a registry of its own.
+// metrics are the server's HTTP collectors and the registry metrics
+// (internal/metrics), in one registry of the server's own.
 type metrics struct {
 	reg      *prometheus.Registry
+	registry *regmetrics.Metrics
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	inflight prometheus.Gauge
 }
 
-func newMetrics() *metrics {
+func newMetrics(reg *prometheus.Registry, registry *regmetrics.Metrics) *metrics {
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
+		reg:      reg,
+		registry: registry,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "packhub_http_requests_total", Help: "HTTP requests by front, method and status code.",
 		}, []string{"front", "method", "code"}),
@@ -93,6 +98,18 @@ func (r *statusRecorder) Flush() {
 	}
 }
 
+// countingBody counts the bytes a handler reads of a request body.
+type countingBody struct {
+	io.ReadCloser
+	n atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
 func newRequestID() string {
 	b := make([]byte, 8)
 	if _, err := rand.Read(b); err != nil {
@@ -115,6 +132,11 @@ func (s *Server) middleware(m *metrics, next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		front := s.fronts.label(r.URL.Path)
 		rec := &statusRecorder{ResponseWriter: w}
+		var body *countingBody
+		if r.Body != nil && r.Body != http.NoBody {
+			body = &countingBody{ReadCloser: r.Body}
+			r.Body = body
+		}
 		m.inflight.Inc()
 		defer func() {
 			m.inflight.Dec()
@@ -135,6 +157,11 @@ func (s *Server) middleware(m *metrics, next http.Handler) http.Handler {
 			elapsed := time.Since(start)
 			m.requests.WithLabelValues(front, r.Method, strconv.Itoa(rec.status)).Inc()
 			m.duration.WithLabelValues(front).Observe(elapsed.Seconds())
+			if body != nil {
+				m.registry.BytesIn(front, body.n.Load())
+			}
+			m.registry.BytesOut(front, rec.bytes)
+			m.registry.Response(front, rec.status)
 			if front != "health" && front != "metrics" {
 				s.logger.Info("request", "request_id", id, "front", front, "method", r.Method, "path", r.URL.Path,
 					"status", rec.status, "bytes", rec.bytes, "duration_ms", elapsed.Milliseconds())

@@ -19,10 +19,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/packhub/packhub/internal/blob/blobstore"
 	"github.com/packhub/packhub/internal/bodylimit"
 	"github.com/packhub/packhub/internal/config"
 	"github.com/packhub/packhub/internal/jobs"
+	regmetrics "github.com/packhub/packhub/internal/metrics"
 	"github.com/packhub/packhub/internal/packages"
 	"github.com/packhub/packhub/internal/restapi"
 	"github.com/packhub/packhub/internal/store"
@@ -35,7 +38,22 @@ type Storage struct {
 	Store   packages.Store
 	Blobs   packages.BlobStore
 	Service *packages.Service
+	// Registry and Metrics are set on storage opened Instrumented: the
+	// stores are timed and the service observed into them, and a server
+	// serves them on /metrics.
+	Registry *prometheus.Registry
+	Metrics  *regmetrics.Metrics
 }
+
+// StorageOption tunes OpenStorage.
+type StorageOption func(*storageOptions)
+
+type storageOptions struct{ instrumented bool }
+
+// Instrumented measures the storage, for a server: its metadata and blob
+// stores are wrapped in timing decorators, the service reports publishes
+// and downloads, all into a new registry (Storage.Registry).
+func Instrumented() StorageOption { return func(o *storageOptions) { o.instrumented = true } }
 
 // Close writes what the service holds in memory and releases the storage.
 func (s *Storage) Close() error {
@@ -47,7 +65,11 @@ func (s *Storage) Close() error {
 }
 
 // OpenStorage opens (and migrates) the configured database and blob store.
-func OpenStorage(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Storage, error) {
+func OpenStorage(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...StorageOption) (*Storage, error) {
+	var o storageOptions
+	for _, fn := range opts {
+		fn(&o)
+	}
 	if !config.IsPostgres(cfg.Database) {
 		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 			return nil, fmt.Errorf("create data directory: %w", err)
@@ -65,13 +87,46 @@ func OpenStorage(ctx context.Context, cfg config.Config, logger *slog.Logger) (*
 		st.Close()
 		return nil, fmt.Errorf("open blob store: %w", err)
 	}
-	svc := packages.NewService(st, blobs, packages.Options{
+	out := &Storage{}
+	popts := packages.Options{
 		RestoreWindow: cfg.RestoreWindow,
 		UploadMaxAge:  cfg.UploadMaxAge,
 		Logger:        logger,
 		Specs:         Specs(),
-	})
-	return &Storage{Store: st, Blobs: blobs, Service: svc}, nil
+	}
+	if o.instrumented {
+		if st, blobs, err = out.instrument(st, blobs, logger); err != nil {
+			st.Close()
+			return nil, err
+		}
+		popts.Observer = out.Metrics
+	}
+	out.Store, out.Blobs = st, blobs
+	out.Service = packages.NewService(st, blobs, popts)
+	return out, nil
+}
+
+// instrument makes the storage's registry and metrics and wraps the stores
+// in their timing decorators.
+func (s *Storage) instrument(st packages.Store, blobs packages.BlobStore, logger *slog.Logger) (packages.Store, packages.BlobStore, error) {
+	s.Registry = prometheus.NewRegistry()
+	m, err := regmetrics.New(s.Registry)
+	if err != nil {
+		return st, blobs, fmt.Errorf("metrics: %w", err)
+	}
+	s.Metrics = m
+	if _, err := m.WatchUploads(blobs); err != nil {
+		return st, blobs, fmt.Errorf("metrics: %w", err)
+	}
+	st, ok := regmetrics.InstrumentStore(st, m)
+	if !ok {
+		logger.Warn("the metadata store lacks an optional power: its operations are not timed")
+	}
+	blobs, ok = regmetrics.InstrumentBlobs(blobs, m)
+	if !ok {
+		logger.Warn("the blob store has optional powers the timing decorator would hide: its operations are not timed")
+	}
+	return st, blobs, nil
 }
 
 // checkWritable creates and removes a file in dir. SQLite reports a
@@ -150,6 +205,7 @@ type Server struct {
 	fronts    labeller    // the front label of a path
 	tls       *tls.Config // nil: plain HTTP
 	listeners []listener
+	metrics   *regmetrics.Metrics // registry metrics; the jobs report into them
 }
 
 // listener is one bound address and the handler it serves.
@@ -198,7 +254,15 @@ func New(cfg config.Config, storage *Storage, logger *slog.Logger) (_ *Server, e
 		s.listeners = append(s.listeners, listener{name: "docker", ln: dockerLn})
 		s.cfg.DockerAddr = dockerLn.Addr().String()
 	}
-	m := newMetrics()
+	reg, rm := storage.Registry, storage.Metrics
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		if rm, err = regmetrics.New(reg); err != nil {
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+	}
+	s.metrics = rm
+	m := newMetrics(reg, rm)
 	d := frontDeps{cfg: s.cfg, svc: storage.Service, tokenKey: key, logger: logger,
 		bodies: bodylimit.New(s.cfg.MaxLargeBodies, s.cfg.LargeBodySize, largeBodyWait)}
 	s.main = s.middleware(m, routes(mainFronts, d, m, &s.ready))
@@ -258,7 +322,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}()
 	}
 	if s.cfg.PurgeInterval > 0 {
-		runner := jobs.NewRunner(s.storage.Service, s.logger)
+		runner := jobs.NewRunner(s.storage.Service, s.logger, jobs.WithObserver(s.metrics))
 		go runner.Run(ctx, s.cfg.PurgeInterval)
 	}
 	hooks := webhooks.New(s.storage.Service, restapi.NewPayloads(s.storage.Service, s.cfg.BaseURL), webhooks.Options{
@@ -267,6 +331,9 @@ func (s *Server) Run(ctx context.Context) error {
 	hooksDone := make(chan struct{})
 	go func() { defer close(hooksDone); hooks.Run(ctx) }()
 	defer func() { cancel(); <-hooksDone }()
+	if s.cfg.RetentionInterval > 0 {
+		go jobs.NewRetention(s.storage.Service, s.logger, jobs.WithObserver(s.metrics)).Run(ctx, s.cfg.RetentionInterval)
+	}
 	s.ready.Store(true)
 	var runErr error
 	select {

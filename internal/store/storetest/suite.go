@@ -72,6 +72,7 @@ var cases = []struct {
 	{"AuditEvents", testAuditEvents},
 	{"AuditReads", testAuditReads},
 	{"AuditRepairs", testAuditRepairs},
+	{"RetentionPolicies", testRetentionPolicies},
 }
 
 // Helpers.

@@ -40,6 +40,8 @@ command -v gem >/dev/null || apt_pkgs+=(ruby-full)
 command -v bundle >/dev/null || apt_pkgs+=(bundler)
 # NuGet.exe (from test/tools, below) runs on mono.
 command -v mono >/dev/null || apt_pkgs+=(mono-complete)
+# The scale-out test puts three servers behind nginx (/usr/sbin, not always on PATH).
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_pkgs+=(nginx)
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

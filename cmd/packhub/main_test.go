@@ -97,6 +97,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"migrate", "--addr", "127.0.0.1:1"}, "flag provided but not defined: -addr", ""},
 		{[]string{"serve", "--log-level", "loud", "--addr", "nope"}, "packhub serve: configuration:", ""},
 		{[]string{"--version", "extra"}, "--version takes no arguments", ""},
+		{[]string{"serve", "--database", "postgres://127.0.0.1:1/packhub", "--blob-store", "s3://blobs"}, "token-key must be set", "packhub serve --help"},
 	}
 	for _, tt := range tests {
 		stdout, stderr, code := runArgs(t, tt.args...)

@@ -317,6 +317,11 @@ func (l *Loader) Finish(getenv func(string) string) error {
 	if err := l.cfg.complete(); err != nil {
 		errs = append(errs, err)
 	}
+	if !l.storage {
+		if err := l.cfg.checkShared(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -445,6 +450,29 @@ func (c *Config) complete() error {
 		errs = append(errs, errors.New("webhook-max-attempts must be at least 1"))
 	}
 	return errors.Join(errs...)
+}
+
+// checkShared refuses a server configuration that several replicas could
+// share without agreeing on the registry token key: PostgreSQL with a blob
+// store that is not a local directory (s3://) is the storage of a
+// scale-out, and a key generated into each replica's own data directory
+// would make the bearer tokens and upload sessions of one replica
+// worthless on the others. The single-process default keeps its
+// generated key.
+func (c *Config) checkShared() error {
+	if c.TokenKey != "" || !IsPostgres(c.Database) || isLocalBlobStore(c.BlobStore) {
+		return nil
+	}
+	return errors.New("token-key must be set when the database is PostgreSQL and the blob store is not a local directory: " +
+		"every replica must sign registry tokens and upload sessions with the same key " +
+		"(give each one the same --token-key or PACKHUB_TOKEN_KEY, e.g. from `openssl rand -hex 32`)")
+}
+
+// isLocalBlobStore reports whether a blob store setting names a directory
+// on local disk: a file:// URL or a plain path.
+func isLocalBlobStore(blobStore string) bool {
+	scheme, _, ok := strings.Cut(blobStore, "://")
+	return !ok || strings.EqualFold(scheme, "file")
 }
 
 // DerivedBaseURL is the external URL of a listener on addr when none is

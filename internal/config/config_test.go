@@ -318,3 +318,49 @@ func TestGemSizes(t *testing.T) {
 		t.Fatalf("bad size: %v", err)
 	}
 }
+
+// TestSharedStorageNeedsTokenKey: serve refuses PostgreSQL with a blob
+// store other than a local directory unless a token key is given, since
+// replicas sharing that storage must share the key; everything else keeps
+// the generated key, and the storage-only commands never need one.
+func TestSharedStorageNeedsTokenKey(t *testing.T) {
+	const pg, s3 = "postgres://db.internal/packhub", "s3://packhub-blobs?region=eu-west-1"
+	tests := []struct {
+		name        string
+		storageOnly bool
+		args        []string
+		env         map[string]string
+		file        string
+		refused     bool
+	}{
+		{"postgres and s3", false, []string{"--database", pg, "--blob-store", s3}, nil, "", true},
+		{"postgres and S3 in capitals", false, []string{"--database", pg, "--blob-store", "S3://packhub-blobs"}, nil, "", true},
+		{"from the environment", false, nil, map[string]string{"PACKHUB_DATABASE": pg, "PACKHUB_BLOB_STORE": s3}, "", true},
+		{"key as a flag", false, []string{"--database", pg, "--blob-store", s3, "--token-key", "k"}, nil, "", false},
+		{"key in the environment", false, []string{"--database", pg, "--blob-store", s3}, map[string]string{"PACKHUB_TOKEN_KEY": "k"}, "", false},
+		{"key in the file", false, []string{"--database", pg, "--blob-store", s3}, nil, `{"token-key": "k"}`, false},
+		{"postgres and a file URL", false, []string{"--database", pg, "--blob-store", "file:///srv/blobs"}, nil, "", false},
+		{"postgres and a plain path", false, []string{"--database", pg, "--blob-store", "/srv/blobs"}, nil, "", false},
+		{"postgres and the default blobs", false, []string{"--database", pg}, nil, "", false},
+		{"sqlite and s3", false, []string{"--blob-store", s3}, nil, "", false},
+		{"the default", false, nil, nil, "", false},
+		{"admin commands", true, []string{"--database", pg, "--blob-store", s3}, nil, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadFor(t, tt.storageOnly, tt.args, tt.env, tt.file)
+			if tt.refused {
+				if err == nil || !strings.Contains(err.Error(), "token-key must be set") {
+					t.Fatalf("err %v, want the token key refusal", err)
+				}
+				if strings.Contains(err.Error(), "db.internal") {
+					t.Fatalf("the error echoes the database URL: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+		})
+	}
+}

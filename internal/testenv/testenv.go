@@ -37,7 +37,11 @@ func (c *Clock) Advance(d time.Duration) {
 
 // Env is a service under test with its stores.
 type Env struct {
-	T       testing.TB
+	T testing.TB
+	// Dialect is "sqlite" or "postgres"; DSN names the database, for
+	// tests that reach it as another process would.
+	Dialect string
+	DSN     string
 	Store   packages.Store
 	Blobs   packages.BlobStore
 	Service *packages.Service
@@ -71,20 +75,21 @@ func NewWithBlobs(t *testing.T, dialect, blobRoot string) *Env {
 
 func newEnv(t *testing.T, dialect string, specs *packages.Specs, blobRoot string) *Env {
 	t.Helper()
-	var st packages.Store
+	var dsn string
 	switch dialect {
 	case "postgres":
-		st = storetest.NewPostgres(t)
+		dsn = storetest.PostgresDSN(t)
 	default:
-		st = storetest.NewSQLite(t)
+		dialect, dsn = "sqlite", storetest.SQLiteDSN(t)
 	}
+	st := storetest.OpenDSN(t, dsn)
 	blobs, err := fileblob.New(blobRoot)
 	if err != nil {
 		t.Fatalf("blob store: %v", err)
 	}
 	clock := &Clock{now: time.Now().UTC().Truncate(time.Second)}
 	svc := packages.NewService(st, blobs, packages.Options{Specs: specs, Now: clock.Now})
-	return &Env{T: t, Store: st, Blobs: blobs, Service: svc, Clock: clock}
+	return &Env{T: t, Dialect: dialect, DSN: dsn, Store: st, Blobs: blobs, Service: svc, Clock: clock}
 }
 
 // Each runs fn as a subtest on every available dialect.

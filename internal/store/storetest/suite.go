@@ -70,6 +70,8 @@ var cases = []struct {
 	{"Deliveries", testDeliveries},
 	{"ClaimDeliveriesConcurrently", testClaimDeliveriesConcurrently},
 	{"AuditEvents", testAuditEvents},
+	{"AuditReads", testAuditReads},
+	{"AuditRepairs", testAuditRepairs},
 }
 
 // Helpers.

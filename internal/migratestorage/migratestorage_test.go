@@ -199,6 +199,15 @@ func populate(t *testing.T, s *side) *fixture {
 	must(t, st.HardDeletePackage(ctx, purged.ID))
 	f.purgedPackageID = purged.ID
 
+	// A webhook of the organization, with a delivery in flight.
+	hook := &packages.Hook{OwnerID: f.org.ID, Name: "web", Events: []string{"package"}, Active: true,
+		URL: "http://hooks.example/x", ContentType: "json", Secret: "s3cret", InsecureSSL: "0"}
+	must(t, st.CreateHook(ctx, hook))
+	lease := time.Now().Add(time.Minute)
+	must(t, st.AddDelivery(ctx, &packages.Delivery{HookID: hook.ID, SenderID: f.user.ID, GUID: "guid-1", Event: "package",
+		Action: "published", Payload: []byte(`{"action":"published"}`), State: packages.DeliveryPending,
+		NextAttemptAt: time.Now(), LeaseUntil: &lease, RequestHeaders: map[string]string{"X-GitHub-Event": "package"}}))
+
 	// Layers pushed to a name with no package yet.
 	layer := blob("pending layer")
 	must(t, st.LinkPendingBlob(ctx, packages.PendingKey{OwnerID: f.user.ID, Type: packages.TypeContainer, Name: "next", UserID: f.user.ID}, layer.Digest, time.Now()))

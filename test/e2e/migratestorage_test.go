@@ -23,12 +23,13 @@ import (
 	"github.com/packhub/packhub/internal/store"
 	"github.com/packhub/packhub/internal/store/storetest"
 	"github.com/packhub/packhub/internal/testenv"
+	"github.com/packhub/packhub/internal/testenv/s3server"
 )
 
-// startServerOn starts packhub serve on addr with the given storage flags
-// (an installation that exists already), and waits for /healthz. It stops
-// the server when the test ends.
-func startServerOn(t *testing.T, addr string, storage ...string) *Server {
+// startServerOn starts packhub serve on addr with the given environment
+// and storage flags (an installation that exists already), and waits for
+// /healthz. It stops the server when the test ends.
+func startServerOn(t *testing.T, addr string, env []string, storage ...string) *Server {
 	t.Helper()
 	bin, err := binary()
 	if err != nil {
@@ -37,6 +38,7 @@ func startServerOn(t *testing.T, addr string, storage ...string) *Server {
 	s := &Server{t: t, Bin: bin, Addr: addr, URL: "http://" + addr, logs: &logBuffer{}}
 	s.cmd = exec.Command(bin, append([]string{"serve", "--addr", addr, "--purge-interval", "0"}, storage...)...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	s.cmd.Env = append(os.Environ(), env...)
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start packhub: %v", err)
 	}
@@ -52,11 +54,12 @@ func stopServer(s *Server) {
 	s.killed = true // nothing left for the cleanup to stop
 }
 
-// migrateStorage runs packhub migrate-storage and returns its standard
-// output; it fails the test unless the command succeeds.
-func migrateStorage(t *testing.T, args ...string) string {
+// migrateStorage runs packhub migrate-storage with the given environment
+// and returns its standard output; it fails the test unless the command
+// succeeds.
+func migrateStorage(t *testing.T, env []string, args ...string) string {
 	t.Helper()
-	stdout, stderr, code := runPackhub(t, nil, append([]string{"migrate-storage"}, args...)...)
+	stdout, stderr, code := runPackhub(t, env, append([]string{"migrate-storage"}, args...)...)
 	if code != 0 {
 		t.Fatalf("packhub migrate-storage %s: exit %d\n%s%s", strings.Join(args, " "), code, stdout, stderr)
 	}
@@ -183,7 +186,7 @@ func readFile(t *testing.T, path string) []byte {
 
 // TestMigrateStorage moves an installation on SQLite and local disk,
 // populated by the real clients of every registry, to PostgreSQL and a new
-// blob store with packhub migrate-storage, starts the server on the
+// blob store (S3) with packhub migrate-storage, starts the server on the
 // target, and has the clients and the REST API read everything back,
 // deleted packages and versions restored. A second run copies nothing; a
 // run killed midway is finished by the next.
@@ -197,6 +200,8 @@ func TestMigrateStorage(t *testing.T) {
 	}
 	ruby := newRubyEnv(t)
 	nuget := newNugetClient(t)
+	s3 := s3server.Start(t)
+	s3env := s3.Env()
 
 	// The source: the embedded default, SQLite and blob files in the data
 	// directory.
@@ -301,9 +306,9 @@ func TestMigrateStorage(t *testing.T) {
 		t.Fatalf("no downloads counted before the move: %v", srcCounts)
 	}
 
-	// The move, to PostgreSQL and a new blob store.
-	blobStore := "file://" + filepath.Join(t.TempDir(), "blobs")
-	out := migrateStorage(t, "--data-dir", src.DataDir, "--to-database", pg, "--to-blob-store", blobStore)
+	// The move, to PostgreSQL and S3.
+	blobStore := s3.URL(s3.NewBucket(t), "packhub")
+	out := migrateStorage(t, s3env, "--data-dir", src.DataDir, "--to-database", pg, "--to-blob-store", blobStore)
 	t.Logf("packhub migrate-storage:\n%s", out)
 	if !strings.Contains(out, "done: the target holds the installation; all verified") {
 		t.Fatalf("first run:\n%s", out)
@@ -322,7 +327,7 @@ func TestMigrateStorage(t *testing.T) {
 	}
 
 	// A second run finds nothing to copy and verifies every blob.
-	out = migrateStorage(t, "--data-dir", src.DataDir, "--to-database", pg, "--to-blob-store", blobStore)
+	out = migrateStorage(t, s3env, "--data-dir", src.DataDir, "--to-database", pg, "--to-blob-store", blobStore)
 	if !strings.Contains(out, "nothing to copy: the target already held everything; all verified") {
 		t.Fatalf("second run:\n%s", out)
 	}
@@ -333,14 +338,14 @@ func TestMigrateStorage(t *testing.T) {
 	// Another installation is not written into the target.
 	other := t.TempDir()
 	runPackhub(t, nil, "admin", "user", "create", "mallory", "--data-dir", other)
-	stdout, stderr, code := runPackhub(t, nil, "migrate-storage", "--data-dir", other, "--to-database", pg, "--to-blob-store", blobStore)
+	stdout, stderr, code := runPackhub(t, s3env, "migrate-storage", "--data-dir", other, "--to-database", pg, "--to-blob-store", blobStore)
 	if code != 1 || !strings.Contains(stderr, "the target database holds another installation") {
 		t.Fatalf("migrate-storage of another installation: exit %d\n%s%s", code, stdout, stderr)
 	}
 
 	// The server on the target, at the same address, with a new data
 	// directory: nothing of the old one is needed.
-	dst := startServerOn(t, src.Addr, "--data-dir", t.TempDir(), "--database", pg, "--blob-store", blobStore)
+	dst := startServerOn(t, src.Addr, s3env, "--data-dir", t.TempDir(), "--database", pg, "--blob-store", blobStore)
 	after := restSnapshot(t, dst, tok)
 	for path, body := range before {
 		if after[path] != body {
@@ -420,20 +425,21 @@ func TestMigrateStorage(t *testing.T) {
 	}
 	// Now that the server on the target has written to it, copying again
 	// (which would undo that) is refused.
-	stdout, stderr, code = runPackhub(t, nil, "migrate-storage", "--data-dir", src.DataDir, "--to-database", pg, "--to-blob-store", blobStore)
+	stdout, stderr, code = runPackhub(t, s3env, "migrate-storage", "--data-dir", src.DataDir, "--to-database", pg, "--to-blob-store", blobStore)
 	if code != 1 || !strings.Contains(stderr, "the target has been written to since it was copied") {
 		t.Fatalf("migrate-storage into the target in use: exit %d\n%s%s", code, stdout, stderr)
 	}
 
 	t.Run("killed midway", func(t *testing.T) {
 		pg2 := storetest.PostgresDSN(t)
-		blobs2 := "file://" + filepath.Join(t.TempDir(), "blobs")
+		blobs2 := s3.URL(s3.NewBucket(t), "moved")
 		args := []string{"migrate-storage", "--data-dir", src.DataDir, "--to-database", pg2, "--to-blob-store", blobs2}
 		bin, err := binary()
 		if err != nil {
 			t.Fatal(err)
 		}
 		cmd := exec.Command(bin, append(args, "--jobs", "1", "--progress", "1ms")...)
+		cmd.Env = append(os.Environ(), s3env...)
 		pipe, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -464,14 +470,14 @@ func TestMigrateStorage(t *testing.T) {
 			t.Fatalf("migrate-storage was not killed midway: %v\n%s%s", err, seen.String(), stderr.String())
 		}
 
-		out := migrateStorage(t, args[1:]...)
+		out := migrateStorage(t, s3env, args[1:]...)
 		t.Logf("killed run:\n%s\nthe run after it:\n%s", seen.String(), out)
 		m := blobCounts(t, out)
 		// Some blobs were copied before the kill, the others after.
 		if !strings.Contains(out, "done: the target holds the installation; all verified") || m[0] != n[0] || m[1] == 0 || m[2] < 10 || m[3] != n[0] || m[4] != 0 {
 			t.Fatalf("run after the kill: blobs %v\n%s\nkilled run:\n%s", m, out, seen.String())
 		}
-		out = migrateStorage(t, args[1:]...)
+		out = migrateStorage(t, s3env, args[1:]...)
 		if !strings.Contains(out, "nothing to copy") {
 			t.Fatalf("run after the completing one:\n%s", out)
 		}

@@ -66,6 +66,11 @@ var cases = []struct {
 	{"WithTx", testWithTx},
 	{"ConcurrentWrites", testConcurrentWrites},
 	{"Times", testTimes},
+	{"Sessions", testSessions},
+	{"StaleSessions", testStaleSessions},
+	{"ListPackageAccess", testListPackageAccess},
+	{"FileTotals", testFileTotals},
+	{"ListPackagesWebFilters", testListPackagesWebFilters},
 }
 
 // Helpers.

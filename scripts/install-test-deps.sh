@@ -40,6 +40,8 @@ command -v gem >/dev/null || apt_pkgs+=(ruby-full)
 command -v bundle >/dev/null || apt_pkgs+=(bundler)
 # NuGet.exe (from test/tools, below) runs on mono.
 command -v mono >/dev/null || apt_pkgs+=(mono-complete)
+# The web pages' browser tests (test/e2e TestWeb*) drive headless Chromium.
+command -v chromium >/dev/null || apt_pkgs+=(chromium)
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

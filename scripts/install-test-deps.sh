@@ -42,6 +42,8 @@ command -v bundle >/dev/null || apt_pkgs+=(bundler)
 command -v mono >/dev/null || apt_pkgs+=(mono-complete)
 # The scale-out test puts three servers behind nginx (/usr/sbin, not always on PATH).
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_pkgs+=(nginx)
+# The web pages' browser tests (test/e2e TestWeb*) drive headless Chromium.
+command -v chromium >/dev/null || apt_pkgs+=(chromium)
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq

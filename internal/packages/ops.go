@@ -98,7 +98,7 @@ func (s *Service) resolve(ctx context.Context, st Store, a *Actor, ref PackageRe
 	pkg, err := st.GetPackage(ctx, owner.ID, ref.Type, ref.Name, state)
 	if err != nil {
 		if IsNotFound(err) {
-			if via == ViaRegistry && a.Anonymous() && op != OpRead {
+			if via.anonymousReads() && a.Anonymous() && op != OpRead {
 				return nil, nil, Errorf(KindUnauthenticated, MsgRequiresAuthentication)
 			}
 			return nil, nil, notFound(ErrPackageNotFound, err)
@@ -182,19 +182,25 @@ type ListPackagesRequest struct {
 	Type       Type
 	Visibility Visibility // "": any
 	Page       Page
+	// Via is the surface asking: the REST API (the zero value) needs a
+	// token that reads packages; the web pages list what anyone may read
+	// to an anonymous visitor, and to a signed-in user whose token may
+	// not read the type.
+	Via Via
 }
 
 // ListPackages lists the packages of one owner that the caller may read,
 // with the total count for pagination.
 func (s *Service) ListPackages(ctx context.Context, a *Actor, req ListPackagesRequest) ([]PackageInfo, int, error) {
-	if err := s.checkScopes(a, OpRead, req.Type); err != nil {
+	reader, err := s.listingReader(a, req)
+	if err != nil {
 		return nil, 0, err
 	}
 	owner, err := resolveOwner(ctx, s.store, a, PackageRef{Owner: req.Owner, Scope: req.Scope})
 	if err != nil {
 		return nil, 0, err
 	}
-	rb, err := s.readableBy(ctx, s.store, a, owner)
+	rb, err := s.readableBy(ctx, s.store, reader, owner)
 	if err != nil {
 		return nil, 0, err
 	}

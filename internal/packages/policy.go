@@ -18,14 +18,23 @@ const (
 )
 
 // Via says which surface a request came through; the REST API needs a
-// token for everything, registries let anyone read public packages.
+// token for everything, registries and the web pages let anyone read
+// public packages.
 type Via int
 
 // Surfaces.
 const (
 	ViaREST Via = iota
 	ViaRegistry
+	// ViaWeb is the web pages: anonymous visitors read what anonymous
+	// registry clients read; a signed-in user acts with the scopes of the
+	// token the session was made from, as on the REST API.
+	ViaWeb
 )
+
+// anonymousReads reports whether the surface lets anyone read public
+// packages.
+func (v Via) anonymousReads() bool { return v == ViaRegistry || v == ViaWeb }
 
 // OwnerScope is the owner part of a REST path, which decides some rules.
 type OwnerScope int
@@ -205,7 +214,7 @@ func repoRole(ctx context.Context, st Store, a *Actor, owner *Owner, repoID int6
 // asks and whatever its token allows: anonymous registry reads included,
 // which registries answer for public packages alone.
 func (s *Service) authorize(ctx context.Context, st Store, a *Actor, owner *Owner, pkg *Package, op Op, via Via, scope OwnerScope) error {
-	anonymousRead := via == ViaRegistry && op == OpRead
+	anonymousRead := via.anonymousReads() && op == OpRead
 	if a.Anonymous() && !anonymousRead {
 		return Errorf(KindUnauthenticated, MsgRequiresAuthentication)
 	}

@@ -21,6 +21,7 @@ type PurgeReport struct {
 	Uploads  int        // stale upload sessions removed
 	Temp     TempReport // leftovers of unfinished writes; stale ones (older than the grace period) removed
 	Summed   int        // blobs recorded without checksums (before they were kept) that got them
+	Sessions int        // web sessions that expired or lost their token, deleted (not counted in a dry run)
 	Skipped  bool       // another replica holds the purge lock; nothing was done
 }
 
@@ -128,6 +129,9 @@ func (s *Service) Purge(ctx context.Context, dryRun bool) (*PurgeReport, error) 
 		return rep, fmt.Errorf("expire pending blobs: %w", err)
 	}
 	rep.Pending = n
+	if rep.Sessions, err = s.store.DeleteStaleSessions(ctx, now); err != nil {
+		return rep, fmt.Errorf("delete stale sessions: %w", err)
+	}
 	for {
 		blobs, err := s.store.UnreferencedBlobs(ctx, graceCutoff, batch)
 		if err != nil {

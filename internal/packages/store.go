@@ -144,6 +144,31 @@ type Store interface {
 	GetRetentionPolicy(ctx context.Context, id int64) (*RetentionPolicy, error)
 	ListRetentionPolicies(ctx context.Context, ownerID int64) ([]RetentionPolicy, error)
 	DeleteRetentionPolicy(ctx context.Context, id int64) error // ErrNotFound when there is none
+	// Web pages: sessions, the grants of a package, file totals.
+	CreateSession(ctx context.Context, sess *Session) error // sets ID
+	GetSessionByHash(ctx context.Context, hash string) (*Session, error)
+	TouchSession(ctx context.Context, id int64, at time.Time) error
+	DeleteSession(ctx context.Context, hash string) error // ErrNotFound if none
+	// DeleteStaleSessions deletes the sessions that expired at or before
+	// now and those whose token is revoked or expired; it returns how many.
+	DeleteStaleSessions(ctx context.Context, now time.Time) (int, error)
+	// ListPackageAccess lists a package's grants, by user login.
+	ListPackageAccess(ctx context.Context, packageID int64) ([]Grant, error)
+	// FileTotals counts the files of versions and adds up their sizes;
+	// a version without files is absent from the map.
+	FileTotals(ctx context.Context, versionIDs []int64) (map[int64]FileTotal, error)
+}
+
+// Grant is one user's granted role on a package.
+type Grant struct {
+	User *Owner
+	Role Role
+}
+
+// FileTotal is the number of a version's files and their total size.
+type FileTotal struct {
+	Count int
+	Size  int64
 }
 
 // PendingKey names the blobs one user pushed to a name (owner, type,
@@ -163,6 +188,12 @@ type PackageFilter struct {
 	Visibilities []Visibility // empty: any visibility
 	State        State
 	NameContains string // case-insensitive substring; "" matches all
+	// RepositoryID, when not 0, keeps only packages linked to that
+	// repository.
+	RepositoryID int64
+	// DeletedAfter, when set, keeps only packages deleted after it (the
+	// ones still inside the restore window).
+	DeletedAfter time.Time
 	// Readable restricts the result to what one caller may read. Nil means
 	// no restriction (the caller may read everything the other fields
 	// select).

@@ -17,6 +17,7 @@ import (
 	"github.com/packhub/packhub/internal/registry/oci"
 	"github.com/packhub/packhub/internal/registry/rubygems"
 	"github.com/packhub/packhub/internal/restapi"
+	"github.com/packhub/packhub/internal/web"
 )
 
 // Specs returns the package types this build serves, as the service is
@@ -75,9 +76,22 @@ var mainFronts = []front{
 		return nuget.New(d.svc, nuget.Options{BaseURL: d.cfg.BaseURL, MaxPackageSize: d.cfg.MaxNuGetPackageSize, MaxUnpackedSize: d.cfg.MaxNuGetUnpackedSize, Logger: d.logger,
 			BlobRedirect: blobRedirect(d.cfg)})
 	}},
+	{label: "web", prefixes: []string{"/-/"}, build: func(d frontDeps) http.Handler { return webPages(d) }},
+	// The web pages share GitHub's web paths with the REST API: requests
+	// that ask for HTML on a page's path get the page, the rest the API.
 	{label: "rest", prefixes: []string{"/"}, build: func(d frontDeps) http.Handler {
-		return restapi.New(d.svc, restapi.Options{BaseURL: d.cfg.BaseURL, Logger: d.logger})
+		return web.Route(webPages(d), restapi.New(d.svc, restapi.Options{BaseURL: d.cfg.BaseURL, Logger: d.logger}))
 	}},
+}
+
+// webPages builds the web pages.
+func webPages(d frontDeps) *web.Handler {
+	opts := web.Options{BaseURL: d.cfg.BaseURL, Key: d.tokenKey, Logger: d.logger,
+		SecureCookies: d.cfg.TLSCert != "" || strings.HasPrefix(d.cfg.BaseURL, "https://")}
+	if d.cfg.DockerAddr != "" {
+		opts.DockerBaseURL = dockerBaseURL(d.cfg)
+	}
+	return web.New(d.svc, opts)
 }
 
 // dockerFronts are the fronts of the legacy docker listener.

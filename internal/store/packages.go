@@ -96,9 +96,13 @@ func (s *DB) GetPackageByID(ctx context.Context, id int64) (*packages.Package, e
 }
 
 // packageWhere renders the filter's conditions on packages p.
-func packageWhere(f packages.PackageFilter) (string, []any) {
+func (s *DB) packageWhere(f packages.PackageFilter) (string, []any) {
 	conds := []string{stateCond("p.deleted_at", f.State)}
 	var args []any
+	if !f.DeletedAfter.IsZero() {
+		conds = append(conds, "p.deleted_at > ?")
+		args = append(args, s.t(f.DeletedAfter))
+	}
 	if f.OwnerID != 0 {
 		conds = append(conds, "p.owner_id = ?")
 		args = append(args, f.OwnerID)
@@ -116,6 +120,10 @@ func packageWhere(f packages.PackageFilter) (string, []any) {
 	if f.NameContains != "" {
 		conds = append(conds, `lower(p.name) LIKE ? ESCAPE '\'`)
 		args = append(args, likeContains(f.NameContains))
+	}
+	if f.RepositoryID != 0 {
+		conds = append(conds, "p.repository_id = ?")
+		args = append(args, f.RepositoryID)
 	}
 	if rb := f.Readable; rb != nil {
 		// Only repository-scoped packages take read access from their
@@ -169,7 +177,7 @@ func repositoryScopedIn(types []packages.Type) string {
 // ListPackages returns a page of the packages the filter selects, by id,
 // and how many it selects in all.
 func (s *DB) ListPackages(ctx context.Context, f packages.PackageFilter) ([]packages.Package, int, error) {
-	where, args := packageWhere(f)
+	where, args := s.packageWhere(f)
 	var total int
 	if err := s.queryRow(ctx, `SELECT count(*) FROM packages p WHERE `+where, args...).Scan(&total); err != nil {
 		return nil, 0, s.fail("count packages", err)

@@ -73,6 +73,11 @@ var cases = []struct {
 	{"AuditReads", testAuditReads},
 	{"AuditRepairs", testAuditRepairs},
 	{"RetentionPolicies", testRetentionPolicies},
+	{"Sessions", testSessions},
+	{"StaleSessions", testStaleSessions},
+	{"ListPackageAccess", testListPackageAccess},
+	{"FileTotals", testFileTotals},
+	{"ListPackagesWebFilters", testListPackagesWebFilters},
 }
 
 // Helpers.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/packhub/packhub/internal/blob/fileblob"
 	"github.com/packhub/packhub/internal/packages"
+	"github.com/packhub/packhub/internal/store"
 	"github.com/packhub/packhub/internal/store/storetest"
 )
 
@@ -42,6 +43,10 @@ type Env struct {
 	Blobs   packages.BlobStore
 	Service *packages.Service
 	Clock   *Clock
+
+	specs    *packages.Specs
+	dsn      string // the database the store opened
+	blobRoot string
 }
 
 // Dialects names the databases tests run on: "sqlite" always, "postgres"
@@ -71,20 +76,52 @@ func NewWithBlobs(t *testing.T, dialect, blobRoot string) *Env {
 
 func newEnv(t *testing.T, dialect string, specs *packages.Specs, blobRoot string) *Env {
 	t.Helper()
-	var st packages.Store
+	var dsn string
 	switch dialect {
 	case "postgres":
-		st = storetest.NewPostgres(t)
+		dsn = storetest.PostgresDSN(t)
 	default:
-		st = storetest.NewSQLite(t)
+		dsn = storetest.SQLiteDSN(t)
 	}
+	clock := &Clock{now: time.Now().UTC().Truncate(time.Second)}
+	return open(t, dsn, blobRoot, specs, clock)
+}
+
+// open builds an Env on an existing database and blob directory.
+func open(t testing.TB, dsn, blobRoot string, specs *packages.Specs, clock *Clock) *Env {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
 	blobs, err := fileblob.New(blobRoot)
 	if err != nil {
 		t.Fatalf("blob store: %v", err)
 	}
-	clock := &Clock{now: time.Now().UTC().Truncate(time.Second)}
 	svc := packages.NewService(st, blobs, packages.Options{Specs: specs, Now: clock.Now})
-	return &Env{T: t, Store: st, Blobs: blobs, Service: svc, Clock: clock}
+	t.Cleanup(func() {
+		if err := svc.Close(); err != nil {
+			t.Errorf("close service: %v", err)
+		}
+	})
+	return &Env{T: t, Store: st, Blobs: blobs, Service: svc, Clock: clock, specs: specs, dsn: dsn, blobRoot: blobRoot}
+}
+
+// Replica builds a second Env on the same database and blob directory, as
+// another replica of one installation would run: its own store
+// connections, blob store instance and service (with its own buffered
+// download counts), and the same clock. Fronts built on each then keep
+// caches of their own, as separate processes do.
+func (e *Env) Replica() *Env {
+	e.T.Helper()
+	return open(e.T, e.dsn, e.blobRoot, e.specs, e.Clock)
 }
 
 // Each runs fn as a subtest on every available dialect.

@@ -16,12 +16,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/packhub/packhub/internal/blob/blobstore"
 	"github.com/packhub/packhub/internal/bodylimit"
 	"github.com/packhub/packhub/internal/config"
+	"github.com/packhub/packhub/internal/health"
 	"github.com/packhub/packhub/internal/jobs"
 	"github.com/packhub/packhub/internal/packages"
 	"github.com/packhub/packhub/internal/store"
@@ -33,11 +34,22 @@ type Storage struct {
 	Store   packages.Store
 	Blobs   packages.BlobStore
 	Service *packages.Service
+	logger  *slog.Logger
 }
 
-// Close writes what the service holds in memory and releases the storage.
+// Close writes what the service holds in memory (the download counts of
+// the last moments, which a replica that stops must not lose) and
+// releases the storage.
 func (s *Storage) Close() error {
+	pending := s.Service.PendingDownloads()
 	err := s.Service.Close()
+	if pending > 0 {
+		if err != nil {
+			s.logger.Error("buffered download counts not written", "downloads", pending, "err", err)
+		} else {
+			s.logger.Info("buffered download counts written", "downloads", pending)
+		}
+	}
 	if cerr := s.Store.Close(); err == nil {
 		err = cerr
 	}
@@ -69,7 +81,47 @@ func OpenStorage(ctx context.Context, cfg config.Config, logger *slog.Logger) (*
 		Logger:        logger,
 		Specs:         Specs(),
 	})
-	return &Storage{Store: st, Blobs: blobs, Service: svc}, nil
+	return &Storage{Store: st, Blobs: blobs, Service: svc, logger: logger}, nil
+}
+
+// healthProbes are the checks /healthz and /readyz run: the database and
+// the blob store answer, and (for /readyz) the schema has every migration
+// of this build.
+func (s *Storage) healthProbes() []health.Probe {
+	var probes []health.Probe
+	if p, ok := s.Store.(health.Pinger); ok {
+		probes = append(probes, health.Probe{Reason: "database unreachable", Check: p.Ping})
+	}
+	blobs := func(ctx context.Context) error {
+		// A store without a check of its own answers a lookup of a blob
+		// nobody stores.
+		_, err := s.Blobs.Stat(ctx, "sha256:"+strings.Repeat("0", 64))
+		if packages.IsNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	if p, ok := s.Blobs.(health.Pinger); ok {
+		blobs = p.Ping
+	}
+	probes = append(probes, health.Probe{Reason: "blob store unreachable", Check: blobs})
+	if m, ok := s.Store.(migrationChecker); ok {
+		probes = append(probes, health.Probe{Reason: "database migrations pending (run packhub migrate)", ReadyOnly: true,
+			Check: func(ctx context.Context) error {
+				pending, err := m.PendingMigrations(ctx)
+				if err == nil && len(pending) > 0 {
+					err = fmt.Errorf("migrations not applied: %s", strings.Join(pending, ", "))
+				}
+				return err
+			}})
+	}
+	return probes
+}
+
+// migrationChecker is a store that tells which of this build's migrations
+// its database lacks.
+type migrationChecker interface {
+	PendingMigrations(ctx context.Context) ([]string, error)
 }
 
 // checkWritable creates and removes a file in dir. SQLite reports a
@@ -142,7 +194,7 @@ type Server struct {
 	cfg       config.Config
 	logger    *slog.Logger
 	storage   *Storage
-	ready     atomic.Bool
+	health    *health.Checker
 	main      http.Handler
 	docker    http.Handler
 	fronts    labeller    // the front label of a path
@@ -162,7 +214,8 @@ type listener struct {
 // server claims to listen. With port 0 the derived base URL names the port
 // the listener got. Run serves; until then, Close releases the listeners.
 func New(cfg config.Config, storage *Storage, logger *slog.Logger) (_ *Server, err error) {
-	s := &Server{cfg: cfg, logger: logger, storage: storage, fronts: newLabeller(mainFronts, dockerFronts)}
+	s := &Server{cfg: cfg, logger: logger, storage: storage, fronts: newLabeller(mainFronts, dockerFronts),
+		health: health.New(storage.healthProbes(), health.Options{Logger: logger})}
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
@@ -199,10 +252,10 @@ func New(cfg config.Config, storage *Storage, logger *slog.Logger) (_ *Server, e
 	m := newMetrics()
 	d := frontDeps{cfg: s.cfg, svc: storage.Service, tokenKey: key, logger: logger,
 		bodies: bodylimit.New(s.cfg.MaxLargeBodies, s.cfg.LargeBodySize, largeBodyWait)}
-	s.main = s.middleware(m, routes(mainFronts, d, m, &s.ready))
+	s.main = s.middleware(m, routes(mainFronts, d, m, s.health))
 	s.listeners[0].h = s.main
 	if cfg.DockerAddr != "" {
-		s.docker = s.middleware(m, routes(dockerFronts, d, nil, &s.ready))
+		s.docker = s.middleware(m, routes(dockerFronts, d, nil, s.health))
 		s.listeners[1].h = s.docker
 	}
 	return s, nil
@@ -255,17 +308,22 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	var jobsDone sync.WaitGroup
 	if s.cfg.PurgeInterval > 0 {
 		runner := jobs.NewRunner(s.storage.Service, s.logger)
-		go runner.Run(ctx, s.cfg.PurgeInterval)
+		jobsDone.Add(1)
+		go func() {
+			defer jobsDone.Done()
+			runner.Run(ctx, s.cfg.PurgeInterval)
+		}()
 	}
-	s.ready.Store(true)
+	s.health.Serving()
 	var runErr error
 	select {
 	case <-ctx.Done():
 	case runErr = <-errc:
 	}
-	s.ready.Store(false)
+	s.health.Stopping()
 	s.logger.Info("shutting down")
 	shutdownCtx, done := context.WithTimeout(context.Background(), 30*time.Second)
 	defer done()
@@ -274,5 +332,9 @@ func (s *Server) Run(ctx context.Context) error {
 			s.logger.Warn("shutdown", "err", err)
 		}
 	}
+	// A purge under way stops at its next check of ctx; the storage it
+	// uses is closed after Run returns.
+	cancel()
+	jobsDone.Wait()
 	return runErr
 }

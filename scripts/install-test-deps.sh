@@ -61,6 +61,9 @@ if [ ! -x "$gobin/oras" ]; then
   go mod download oras.land/oras@v1.2.3
   (cd "$(go env GOMODCACHE)/oras.land/oras@v1.2.3" && GOFLAGS=-mod=mod go build -o "$gobin/oras" ./cmd/oras)
 fi
+# A real S3 server for the S3 blob store's tests: versitygw serves a
+# directory as S3.
+[ -x "$gobin/versitygw" ] || go install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 # The OCI distribution-spec conformance suite, pinned in its own module.
 if [ ! -x test/conformance/conformance.test ] || [ test/conformance/go.mod -nt test/conformance/conformance.test ]; then
   (cd test/conformance && go test -c -o conformance.test github.com/opencontainers/distribution-spec/conformance)

@@ -133,9 +133,28 @@ var commands = []*cmd{
 		setup:    gcSetup,
 	},
 	{
+		name:     "fsck",
+		synopsis: "[--repair]",
+		summary:  "check every blob, file, manifest, link and counter; exit 0 when clean, 1 with problems, 2 on error",
+		help: "Reads every blob and compares it with its digest, size and checksums; checks every file,\n" +
+			"manifest and blob link against the blobs it needs, and the kept counters against the rows.\n" +
+			"Works while the server runs. --repair records what can be recovered, recounts counters,\n" +
+			"removes what nothing refers to (once older than the grace period) and removes the files\n" +
+			"whose bytes are lost; a second run is then clean. Progress goes to standard error (a bar\n" +
+			"on a terminal), the report to standard output.",
+		setup: fsckSetup,
+	},
+	{
 		name:    "migrate",
 		summary: "apply database migrations and exit",
 		setup:   migrateSetup,
+	},
+	{
+		name:     "migrate-storage",
+		synopsis: "--to-database URL --to-blob-store URL [--jobs N] [--progress DURATION]",
+		summary:  "copy the installation to another database and blob store (PostgreSQL and S3), and verify the copy",
+		help:     migrateStorageHelp,
+		setup:    migrateStorageSetup,
 	},
 }
 

@@ -51,6 +51,17 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
+// exitError ends a command with an exit status of its own, for commands
+// whose contract names one (fsck: 1 for problems found, 2 for an error).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+
+func (e exitError) Unwrap() error { return e.err }
+
 // run runs the command args name and returns the exit status. Each error
 // is printed once, on stderr; help and the version go to stdout.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -66,6 +77,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	fmt.Fprintf(stderr, "%s: %v\n", prefix, err)
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
 	return exitFailed
 }
 

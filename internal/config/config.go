@@ -69,6 +69,17 @@ type Config struct {
 	// MaxNuGetPackageSize bounds a pushed .nupkg or .snupkg, and
 	// MaxNuGetUnpackedSize what it may unpack to (a zip bomb stops there).
 	MaxNuGetPackageSize, MaxNuGetUnpackedSize int64
+	// BlobRedirect answers downloads of blobs of at least
+	// BlobRedirectMinSize with a redirect to a URL the blob store
+	// presigns (an s3:// store), instead of streaming them.
+	BlobRedirect        bool
+	BlobRedirectMinSize int64
+	// Webhook deliveries: how long one attempt may take, the wait after
+	// the first failed attempt (doubled after each further one, up to an
+	// hour), and how many attempts a delivery gets.
+	WebhookTimeout     time.Duration
+	WebhookRetryBase   time.Duration
+	WebhookMaxAttempts int
 }
 
 // Defaults returns the embedded default configuration.
@@ -93,6 +104,10 @@ func Defaults() Config {
 		MaxGemMetadataSize:   4 << 20,
 		MaxNuGetPackageSize:  256 << 20,
 		MaxNuGetUnpackedSize: 1 << 30,
+		BlobRedirectMinSize:  8 << 20,
+		WebhookTimeout:       10 * time.Second,
+		WebhookRetryBase:     10 * time.Second,
+		WebhookMaxAttempts:   8,
 	}
 }
 
@@ -180,6 +195,11 @@ func (c *Config) fields() []field {
 		size("max-gem-metadata-size", "most bytes a gem's metadata.gz may unpack to", &c.MaxGemMetadataSize),
 		size("max-nuget-package-size", "largest NuGet package (.nupkg, .snupkg) accepted", &c.MaxNuGetPackageSize),
 		size("max-nuget-unpacked-size", "most bytes a NuGet package may unpack to (refuses zip bombs)", &c.MaxNuGetUnpackedSize),
+		boolean("blob-redirect", "redirect large blob downloads to a URL the blob store presigns (s3:// stores)", &c.BlobRedirect),
+		size("blob-redirect-min-size", "smallest blob download that blob-redirect redirects", &c.BlobRedirectMinSize),
+		dur("webhook-timeout", "how long one webhook delivery attempt may take", &c.WebhookTimeout),
+		dur("webhook-retry-base", "wait after a failed webhook delivery attempt, doubled after each further failure (up to 1h)", &c.WebhookRetryBase),
+		num("webhook-max-attempts", "attempts a webhook delivery gets before it is failed", &c.WebhookMaxAttempts),
 	}
 }
 
@@ -411,7 +431,8 @@ func (c *Config) complete() error {
 	}
 	for name, v := range map[string]int64{"max-blob-size": c.MaxBlobSize, "max-manifest-size": c.MaxManifestSize, "max-tarball-size": c.MaxTarballSize, "large-body-size": c.LargeBodySize,
 		"max-gem-size": c.MaxGemSize, "max-gem-metadata-size": c.MaxGemMetadataSize,
-		"max-nuget-package-size": c.MaxNuGetPackageSize, "max-nuget-unpacked-size": c.MaxNuGetUnpackedSize} {
+		"max-nuget-package-size": c.MaxNuGetPackageSize, "max-nuget-unpacked-size": c.MaxNuGetUnpackedSize,
+		"blob-redirect-min-size": c.BlobRedirectMinSize} {
 		if v < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative", name))
 		}
@@ -421,6 +442,12 @@ func (c *Config) complete() error {
 	}
 	if c.MaxLargeBodies < 0 {
 		errs = append(errs, errors.New("max-large-bodies must not be negative"))
+	}
+	if c.WebhookTimeout <= 0 || c.WebhookRetryBase <= 0 {
+		errs = append(errs, errors.New("webhook-timeout and webhook-retry-base must be positive"))
+	}
+	if c.WebhookMaxAttempts < 1 {
+		errs = append(errs, errors.New("webhook-max-attempts must be at least 1"))
 	}
 	return errors.Join(errs...)
 }

@@ -118,3 +118,11 @@ type FileBacked interface {
 type BlobPresigner interface {
 	PresignGet(ctx context.Context, digest string, ttl time.Duration) (string, error)
 }
+
+// PresignableReader is an optional power of a BlobReader: a URL from which
+// a client may GET the blob it reads directly for a while. The service
+// hands such a reader to a front only after it has authorised the read,
+// so a front may redirect the download there instead of streaming it.
+type PresignableReader interface {
+	PresignGet(ctx context.Context, ttl time.Duration) (string, error)
+}

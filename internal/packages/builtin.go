@@ -2,6 +2,8 @@ package packages
 
 import (
 	"fmt"
+	"net/url"
+	"strings"
 
 	"github.com/packhub/packhub/internal/packages/nugetver"
 )
@@ -18,6 +20,17 @@ func ContainerSpec() Spec {
 		RegistryLastVersion: LastVersionAllowed,
 		Metadata:            tagsMetadata("container"),
 		PageOnOwner:         true,
+		WebhookType:         "CONTAINER",
+		FileURL: func(base, owner string, pkg *Package, _ *Version, f *File) string {
+			return base + "/v2/" + strings.ToLower(owner) + "/" + pkg.Name + "/blobs/" + f.Digest
+		},
+		InstallCommand: func(host, owner string, pkg *Package, v *VersionInfo) string {
+			ref := host + "/" + strings.ToLower(owner) + "/" + pkg.Name
+			if len(v.Tags) > 0 {
+				return "docker pull " + ref + ":" + v.Tags[0]
+			}
+			return "docker pull " + ref + "@" + v.Name
+		},
 	}
 }
 
@@ -40,6 +53,12 @@ func NpmSpec() Spec {
 		Scoping:             Granular,
 		LastVersion:         LastVersionRefused,
 		RegistryLastVersion: LastVersionDeletesPackage,
+		FileURL: func(base, owner string, pkg *Package, _ *Version, f *File) string {
+			return base + "/npm/@" + url.PathEscape(owner) + "/" + url.PathEscape(pkg.Name) + "/-/" + url.PathEscape(f.Name)
+		},
+		InstallCommand: func(_, owner string, pkg *Package, v *VersionInfo) string {
+			return "npm install @" + owner + "/" + pkg.Name + "@" + v.Name
+		},
 	}
 }
 

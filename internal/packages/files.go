@@ -168,12 +168,15 @@ func (s *Service) PutFile(ctx context.Context, a *Actor, req PutFileRequest) (*P
 		if err := tx.UpdatePackage(ctx, pkg); err != nil {
 			return fmt.Errorf("touch package: %w", err)
 		}
+		hookPkg := pkg
 		if out.VersionCreated {
-			if err := tx.AddEvent(ctx, &Event{ActorID: a.UserID(), Action: ActionPublish, PackageID: pkg.ID, VersionID: v.ID, Detail: v.Name, CreatedAt: now}); err != nil {
+			if err := s.record(ctx, tx, a, pkg, &Event{Action: ActionPublish, PackageID: pkg.ID, VersionID: v.ID, Detail: v.Name, CreatedAt: now}); err != nil {
 				return err
 			}
+			// The published event reports the version with this file.
+			hookPkg = nil
 		}
-		return tx.AddEvent(ctx, &Event{ActorID: a.UserID(), Action: ActionFilePut, PackageID: pkg.ID, VersionID: v.ID,
+		return s.record(ctx, tx, a, hookPkg, &Event{Action: ActionFilePut, PackageID: pkg.ID, VersionID: v.ID,
 			Detail: fileEventDetail(stored.Name, stored.Digest, previous), CreatedAt: now})
 	})
 	if err != nil {
@@ -221,7 +224,7 @@ func (s *Service) DeleteFile(ctx context.Context, a *Actor, req DeleteFileReques
 		if err := tx.UpdatePackage(ctx, pkg); err != nil {
 			return fmt.Errorf("touch package: %w", err)
 		}
-		return tx.AddEvent(ctx, &Event{ActorID: a.UserID(), Action: ActionFileDelete, PackageID: pkg.ID, VersionID: v.ID,
+		return s.record(ctx, tx, a, pkg, &Event{Action: ActionFileDelete, PackageID: pkg.ID, VersionID: v.ID,
 			Detail: fileEventDetail(f.Name, f.Digest, ""), CreatedAt: now})
 	})
 }

@@ -383,7 +383,7 @@ func (s *Service) softDeletePackage(ctx context.Context, tx Store, a *Actor, pkg
 	if err := tx.UpdatePackage(ctx, pkg); err != nil {
 		return fmt.Errorf("delete package: %w", err)
 	}
-	return tx.AddEvent(ctx, &Event{ActorID: a.UserID(), Action: ActionDeletePackage, PackageID: pkg.ID, CreatedAt: now})
+	return s.record(ctx, tx, a, pkg, &Event{Action: ActionDeletePackage, PackageID: pkg.ID, CreatedAt: now})
 }
 
 // runHook calls a type's hook after a change committed.
@@ -420,7 +420,7 @@ func (s *Service) RestorePackage(ctx context.Context, a *Actor, ref PackageRef, 
 			}
 			return fmt.Errorf("restore package: %w", err)
 		}
-		return tx.AddEvent(ctx, &Event{ActorID: a.UserID(), Action: ActionRestorePackage, PackageID: pkg.ID, CreatedAt: now})
+		return s.record(ctx, tx, a, pkg, &Event{Action: ActionRestorePackage, PackageID: pkg.ID, CreatedAt: now})
 	})
 	if err != nil {
 		return err
@@ -588,7 +588,7 @@ func (s *Service) softDeleteVersion(ctx context.Context, tx Store, a *Actor, pkg
 		return fmt.Errorf("delete tags: %w", err)
 	}
 	detail, _ := json.Marshal(deletedTags{Tags: tags})
-	return tx.AddEvent(ctx, &Event{ActorID: a.UserID(), Action: ActionDeleteVersion, PackageID: pkg.ID, VersionID: v.ID, Detail: string(detail), CreatedAt: now})
+	return s.record(ctx, tx, a, pkg, &Event{Action: ActionDeleteVersion, PackageID: pkg.ID, VersionID: v.ID, Detail: string(detail), CreatedAt: now})
 }
 
 // RestoreVersion restores a deleted version of an active package within the
@@ -626,7 +626,7 @@ func (s *Service) RestoreVersion(ctx context.Context, a *Actor, ref PackageRef, 
 		if err := s.restoreTags(ctx, tx, pkg.ID, v.ID); err != nil {
 			return err
 		}
-		return tx.AddEvent(ctx, &Event{ActorID: a.UserID(), Action: ActionRestoreVersion, PackageID: pkg.ID, VersionID: v.ID, CreatedAt: now})
+		return s.record(ctx, tx, a, pkg, &Event{Action: ActionRestoreVersion, PackageID: pkg.ID, VersionID: v.ID, CreatedAt: now})
 	})
 	if err != nil {
 		return err
@@ -698,8 +698,13 @@ func (s *Service) SetPackageVisibility(ctx context.Context, a *Actor, ref Packag
 		if vis == Internal && (owner.Type != OrgOwner || !s.specs.spec(pkg.Type).Granular()) {
 			return Errorf(KindInvalid, "Only an organization's package in a registry with granular permissions can be internal.")
 		}
+		from := pkg.Visibility
 		pkg.Visibility, pkg.UpdatedAt = vis, s.now()
-		return tx.UpdatePackage(ctx, pkg)
+		if err := tx.UpdatePackage(ctx, pkg); err != nil {
+			return fmt.Errorf("set visibility: %w", err)
+		}
+		return s.record(ctx, tx, a, nil, &Event{Action: ActionVisibility, PackageID: pkg.ID,
+			Detail: detailJSON(map[string]string{"from": string(from), "to": string(vis)})})
 	})
 }
 
@@ -717,7 +722,11 @@ func (s *Service) GrantPackageAccess(ctx context.Context, a *Actor, ref PackageR
 		if err != nil {
 			return err
 		}
-		return tx.SetPackageAccess(ctx, pkg.ID, user.ID, role)
+		if err := tx.SetPackageAccess(ctx, pkg.ID, user.ID, role); err != nil {
+			return fmt.Errorf("set package access: %w", err)
+		}
+		return s.record(ctx, tx, a, nil, &Event{Action: ActionAccess, PackageID: pkg.ID,
+			Detail: detailJSON(map[string]string{"user": user.Login, "role": role.String()})})
 	})
 }
 

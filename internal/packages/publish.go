@@ -344,7 +344,7 @@ func (s *Service) publish(ctx context.Context, a *Actor, req PublishRequest) (*P
 			}
 			if change != fileUnchanged && !out.VersionCreated {
 				// A file added to or replaced in an existing version.
-				if err := tx.AddEvent(ctx, &Event{ActorID: a.UserID(), Action: ActionFilePut, PackageID: pkg.ID, VersionID: v.ID,
+				if err := s.record(ctx, tx, a, pkg, &Event{Action: ActionFilePut, PackageID: pkg.ID, VersionID: v.ID,
 					Detail: fileEventDetail(stored.Name, stored.Digest, previous), CreatedAt: now}); err != nil {
 					return err
 				}
@@ -381,7 +381,7 @@ func (s *Service) publish(ctx context.Context, a *Actor, req PublishRequest) (*P
 		if !out.VersionCreated {
 			return nil
 		}
-		return tx.AddEvent(ctx, &Event{ActorID: a.UserID(), Action: ActionPublish, PackageID: pkg.ID, VersionID: v.ID, Detail: v.Name, CreatedAt: now})
+		return s.record(ctx, tx, a, pkg, &Event{Action: ActionPublish, PackageID: pkg.ID, VersionID: v.ID, Detail: v.Name, CreatedAt: now})
 	})
 	if err != nil {
 		return nil, err

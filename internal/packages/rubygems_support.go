@@ -154,12 +154,15 @@ func (s *Service) PutVersionFile(ctx context.Context, a *Actor, req PutVersionFi
 		if err := tx.UpdatePackage(ctx, pkg); err != nil {
 			return fmt.Errorf("touch package: %w", err)
 		}
+		hookPkg := pkg
 		if out.VersionCreated {
-			if err := tx.AddEvent(ctx, &Event{ActorID: a.UserID(), Action: ActionPublish, PackageID: pkg.ID, VersionID: v.ID, Detail: v.Name, CreatedAt: now}); err != nil {
+			if err := s.record(ctx, tx, a, pkg, &Event{Action: ActionPublish, PackageID: pkg.ID, VersionID: v.ID, Detail: v.Name, CreatedAt: now}); err != nil {
 				return err
 			}
+			// The published event reports the version with this file.
+			hookPkg = nil
 		}
-		return tx.AddEvent(ctx, &Event{ActorID: a.UserID(), Action: ActionFilePut, PackageID: pkg.ID, VersionID: v.ID,
+		return s.record(ctx, tx, a, hookPkg, &Event{Action: ActionFilePut, PackageID: pkg.ID, VersionID: v.ID,
 			Detail: fileEventDetail(stored.Name, stored.Digest, ""), CreatedAt: now})
 	})
 	if err != nil {

@@ -256,8 +256,15 @@ func (s *Service) CreateToken(ctx context.Context, userLogin string, scopes []st
 		exp := s.now().Add(expiresIn)
 		t.ExpiresAt = &exp
 	}
-	if err := s.store.CreateToken(ctx, t); err != nil {
-		return "", nil, fmt.Errorf("create token: %w", err)
+	err = s.store.WithTx(ctx, func(tx Store) error {
+		if err := tx.CreateToken(ctx, t); err != nil {
+			return fmt.Errorf("create token: %w", err)
+		}
+		return s.record(ctx, tx, nil, nil, &Event{Action: ActionTokenCreate,
+			Detail: detailJSON(map[string]any{"token_id": t.ID, "user": user.Login, "scopes": clean, "note": note})})
+	})
+	if err != nil {
+		return "", nil, err
 	}
 	return plain, t, nil
 }
@@ -284,14 +291,18 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Actor, error
 	if err != nil {
 		return nil, fmt.Errorf("token owner: %w", err)
 	}
-	// Record use at most once a minute, so that a token check stays one read.
+	a := &Actor{User: user, Token: t}
+	// Record use at most once a minute, so that a token check stays one
+	// read; the audit log hears of it then too (and keeps one event an
+	// hour at most).
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) > time.Minute {
 		if err := s.store.TouchToken(ctx, t.ID, now); err != nil {
 			s.opts.Logger.WarnContext(ctx, "touch token", "token_id", t.ID, "err", err)
 		}
 		t.LastUsedAt = &now
+		s.recordTokenUse(ctx, a)
 	}
-	return &Actor{User: user, Token: t}, nil
+	return a, nil
 }
 
 // AuthenticateTokenID resolves the personal access token a registry
@@ -349,6 +360,9 @@ func (s *Service) ListTokens(ctx context.Context, userLogin string) ([]Token, er
 func (s *Service) RevokeToken(ctx context.Context, id int64) (*Token, *Owner, error) {
 	if err := s.store.RevokeToken(ctx, id, s.now()); err != nil {
 		return nil, nil, notFoundOr(err, fmt.Sprintf("token %d not found", id))
+	}
+	if err := s.record(ctx, s.store, nil, nil, &Event{Action: ActionTokenRevoke, Detail: detailJSON(map[string]any{"token_id": id})}); err != nil {
+		return nil, nil, err
 	}
 	t, err := s.store.GetTokenByID(ctx, id)
 	if err != nil {

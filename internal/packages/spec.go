@@ -69,6 +69,13 @@ type Spec struct {
 	PageOnOwner bool
 	// Hooks react to changes of the type's packages after they commit.
 	Hooks Hooks
+	// Webhook payloads: the package_type and ecosystem they name (""
+	// names Type), the download URL of a file of a version under the
+	// server's base URL (nil: the version's REST URL), and the command
+	// that installs a version, given the server's host (nil: none).
+	WebhookType    string
+	FileURL        func(base, owner string, pkg *Package, v *Version, f *File) string
+	InstallCommand func(host, owner string, pkg *Package, v *VersionInfo) string
 }
 
 // Hooks are a type's reactions to the service's changes of its packages.

@@ -135,6 +135,9 @@ type Store interface {
 
 	AddEvent(ctx context.Context, e *Event) error
 	ListEvents(ctx context.Context, packageID int64) ([]Event, error) // oldest first
+
+	HookStore  // webhooks and their deliveries (hooks.go)
+	AuditStore // the audit log (audit.go)
 }
 
 // PendingKey names the blobs one user pushed to a name (owner, type,
@@ -218,3 +221,94 @@ type Locker interface {
 type PackageLocker interface {
 	LockPackage(ctx context.Context, id int64) error
 }
+
+// Auditor is an optional power of a Store: what a consistency check
+// (packhub fsck) reads, in batches and without locks, so that it runs
+// beside a serving registry, and the narrow repairs it makes. Every read
+// is one statement; every repair changes one row (or one blob's rows) and
+// only while the row is still as the check saw it.
+type Auditor interface {
+	// AuditTotals counts what a check goes through, for its progress.
+	AuditTotals(ctx context.Context) (AuditTotals, error)
+	// AuditBlobs lists recorded blobs with their checksums, in digest
+	// order, after the digest after ("" for the first).
+	AuditBlobs(ctx context.Context, after string, limit int) ([]Blob, error)
+	// AuditFiles lists file rows in id order after afterID, whatever the
+	// state of their version, with the version's package (0 when the
+	// version row is missing).
+	AuditFiles(ctx context.Context, afterID int64, limit int) ([]AuditFile, error)
+	// AuditFile reads one file row by id; ErrNotFound when it is gone.
+	AuditFile(ctx context.Context, id int64) (*AuditFile, error)
+	// AuditLinks lists the links of blobs to packages (what a package may
+	// read), in (package, digest) order after after.
+	AuditLinks(ctx context.Context, after BlobLink, limit int) ([]BlobLink, error)
+	// AuditCounters lists packages in id order after afterID with their
+	// kept counters and the same counts taken from the rows, in one
+	// statement.
+	AuditCounters(ctx context.Context, afterID int64, limit int) ([]PackageCounters, error)
+	// BlobReferences counts what refers to a digest.
+	BlobReferences(ctx context.Context, digest string) (BlobReferences, error)
+
+	// RecountPackage sets a package's version count from its active
+	// versions and raises its download count to the sum of its versions'
+	// where it is below, with the package's row locked.
+	RecountPackage(ctx context.Context, id int64) error
+	// SetFileSize sets the size of a file row that still holds digest; it
+	// reports whether it did.
+	SetFileSize(ctx context.Context, id int64, digest string, size int64) (bool, error)
+	// DeleteFileIf deletes a file row that still holds digest; it reports
+	// whether it did.
+	DeleteFileIf(ctx context.Context, id int64, digest string) (bool, error)
+	// FixBlob records a blob with the size and checksums given, replacing
+	// what its record says.
+	FixBlob(ctx context.Context, b Blob) error
+	// DropBlob forgets a blob whose bytes are lost: its record, its links to
+	// packages and its pending pushes, unless a file row still refers to
+	// it. It reports whether it removed anything.
+	DropBlob(ctx context.Context, digest string) (bool, error)
+}
+
+// AuditTotals counts the rows a consistency check reads.
+type AuditTotals struct {
+	Blobs     int   // recorded blobs
+	BlobBytes int64 // their recorded sizes, summed
+	Files     int
+	Links     int
+	Packages  int
+}
+
+// AuditFile is a file row with where it belongs.
+type AuditFile struct {
+	File
+	PackageID      int64 // 0 when the version row is missing
+	VersionDeleted bool
+}
+
+// BlobLink is one blob linked to a package.
+type BlobLink struct {
+	PackageID int64
+	Digest    string
+}
+
+// PackageCounters are a package's kept counters beside the counts taken
+// from its versions.
+type PackageCounters struct {
+	PackageID int64
+	// VersionCount is the kept number of active versions; ActiveVersions
+	// the number counted.
+	VersionCount, ActiveVersions int
+	// DownloadCount is the package's kept download count (downloads of the
+	// package and of every version it had); VersionDownloads the sum of
+	// its versions' counts, which it cannot be below.
+	DownloadCount, VersionDownloads int64
+}
+
+// BlobReferences counts what refers to one digest.
+type BlobReferences struct {
+	Files   int // file rows
+	Links   int // packages it is linked to
+	Pending int // pending pushes
+}
+
+// Any reports whether anything refers to the blob.
+func (r BlobReferences) Any() bool { return r.Files+r.Links+r.Pending > 0 }

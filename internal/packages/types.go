@@ -224,6 +224,13 @@ type Event struct {
 	VersionID int64
 	Detail    string
 	CreatedAt time.Time
+	// What the audit log keeps of the request behind the event: the
+	// token it came with (0: none), the client's address and User-Agent,
+	// and the request id of the server's logs.
+	TokenID   int64
+	IP        string
+	UserAgent string
+	RequestID string
 }
 
 // Event actions.

@@ -75,6 +75,8 @@ func (s *server) routes() []route {
 			route{"POST " + ver + "/restore", docsBase + ns.docs[7], s.restoreVersion(sc)},
 		)
 	}
+	rs = append(rs, s.hookRoutes()...)
+	rs = append(rs, s.adminRoutes()...)
 	return rs
 }
 

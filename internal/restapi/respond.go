@@ -165,6 +165,35 @@ func (c *call) fail(err error) {
 	}
 }
 
+// validationError is GitHub's validation-error body (422).
+type validationError struct {
+	Message          string            `json:"message"`
+	Errors           []validationIssue `json:"errors"`
+	DocumentationURL string            `json:"documentation_url"`
+	Status           string            `json:"status"`
+}
+
+type validationIssue struct {
+	Resource string `json:"resource"`
+	Code     string `json:"code"`
+	Message  string `json:"message"`
+}
+
+// failValidation is fail for the operations whose invalid input GitHub
+// answers 422 Validation Failed (webhooks) rather than 400.
+func (c *call) failValidation(err error) {
+	if packages.KindOf(err) != packages.KindInvalid {
+		c.fail(err)
+		return
+	}
+	c.writeJSON(http.StatusUnprocessableEntity, validationError{
+		Message:          "Validation Failed",
+		Errors:           []validationIssue{{Resource: "Hook", Code: "custom", Message: packages.PublicMessage(err, "Invalid")}},
+		DocumentationURL: c.docs,
+		Status:           "422",
+	})
+}
+
 // acceptScopes sets X-Accepted-OAuth-Scopes for a package operation.
 func (c *call) acceptScopes(op packages.Op, typ packages.Type) {
 	c.w.Header().Set("X-Accepted-OAuth-Scopes", strings.Join(c.s.svc.RequiredScopes(op, typ), ", "))

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -13,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/packhub/packhub/internal/packages"
 )
 
 // metrics are the server's Prometheus collectors, in a registry of its own.
@@ -143,6 +146,9 @@ func (s *Server) middleware(m *metrics, next http.Handler) http.Handler {
 			_, _ = rec.Write([]byte(`{"message":"Request Header Fields Too Large","documentation_url":"https://docs.github.com/rest","status":"431"}`))
 			return
 		}
+		// The audit log records who asked, from where, under which id.
+		r = r.WithContext(packages.WithRequestInfo(r.Context(), packages.RequestInfo{
+			IP: clientIP(r), UserAgent: r.UserAgent(), RequestID: id}))
 		next.ServeHTTP(rec, r)
 	})
 }
@@ -163,4 +169,12 @@ func headerBytes(r *http.Request) int {
 		}
 	}
 	return n
+}
+
+// clientIP is the address the request came from.
+func clientIP(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/packhub/packhub/internal/config"
 	"github.com/packhub/packhub/internal/health"
 	"github.com/packhub/packhub/internal/packages"
+	"github.com/packhub/packhub/internal/registry/blobhttp"
 	"github.com/packhub/packhub/internal/registry/maven"
 	"github.com/packhub/packhub/internal/registry/npm"
 	"github.com/packhub/packhub/internal/registry/nuget"
@@ -58,17 +59,21 @@ var mainFronts = []front{
 	}},
 	{label: "npm", prefixes: []string{"/npm/"}, build: func(d frontDeps) http.Handler {
 		return npm.New(d.svc, npm.Options{BaseURL: d.cfg.BaseURL, MaxTarballSize: d.cfg.MaxTarballSize,
-			MaxManifestSize: d.cfg.MaxNpmManifestSize, Bodies: d.bodies, Logger: d.logger})
+			MaxManifestSize: d.cfg.MaxNpmManifestSize, Bodies: d.bodies, Logger: d.logger,
+			BlobRedirect: blobRedirect(d.cfg)})
 	}},
 	{label: "maven", prefixes: []string{maven.Prefix + "/"}, rawPaths: true, build: func(d frontDeps) http.Handler {
 		return maven.New(d.svc, maven.Options{MaxFileSize: d.cfg.MaxMavenFileSize, SnapshotRetention: d.cfg.MavenSnapshotRetention,
-			AllowRedeploy: d.cfg.MavenAllowRedeploy, Logger: d.logger})
+			AllowRedeploy: d.cfg.MavenAllowRedeploy, Logger: d.logger,
+			BlobRedirect: blobRedirect(d.cfg)})
 	}},
 	{label: "rubygems", prefixes: []string{"/rubygems/"}, build: func(d frontDeps) http.Handler {
-		return rubygems.New(d.svc, rubygems.Options{BaseURL: d.cfg.BaseURL, MaxGemSize: d.cfg.MaxGemSize, MaxMetadataSize: d.cfg.MaxGemMetadataSize, Logger: d.logger})
+		return rubygems.New(d.svc, rubygems.Options{BaseURL: d.cfg.BaseURL, MaxGemSize: d.cfg.MaxGemSize, MaxMetadataSize: d.cfg.MaxGemMetadataSize, Logger: d.logger,
+			BlobRedirect: blobRedirect(d.cfg)})
 	}},
 	{label: "nuget", prefixes: []string{"/nuget/"}, build: func(d frontDeps) http.Handler {
-		return nuget.New(d.svc, nuget.Options{BaseURL: d.cfg.BaseURL, MaxPackageSize: d.cfg.MaxNuGetPackageSize, MaxUnpackedSize: d.cfg.MaxNuGetUnpackedSize, Logger: d.logger})
+		return nuget.New(d.svc, nuget.Options{BaseURL: d.cfg.BaseURL, MaxPackageSize: d.cfg.MaxNuGetPackageSize, MaxUnpackedSize: d.cfg.MaxNuGetUnpackedSize, Logger: d.logger,
+			BlobRedirect: blobRedirect(d.cfg)})
 	}},
 	{label: "rest", prefixes: []string{"/"}, build: func(d frontDeps) http.Handler {
 		return restapi.New(d.svc, restapi.Options{BaseURL: d.cfg.BaseURL, Logger: d.logger})
@@ -163,7 +168,13 @@ func ociOptions(cfg config.Config, typ packages.Type, baseURL string, tokenKey [
 		MaxBlobSize:     cfg.MaxBlobSize,
 		MaxManifestSize: cfg.MaxManifestSize,
 		Logger:          logger,
+		BlobRedirect:    blobRedirect(cfg),
 	}
+}
+
+// blobRedirect is how every front answers large blob downloads.
+func blobRedirect(cfg config.Config) blobhttp.Redirect {
+	return blobhttp.Redirect{Enabled: cfg.BlobRedirect, MinSize: cfg.BlobRedirectMinSize}
 }
 
 // dockerBaseURL is the external URL of the docker listener: the scheme of

@@ -25,7 +25,9 @@ import (
 	"github.com/packhub/packhub/internal/health"
 	"github.com/packhub/packhub/internal/jobs"
 	"github.com/packhub/packhub/internal/packages"
+	"github.com/packhub/packhub/internal/restapi"
 	"github.com/packhub/packhub/internal/store"
+	"github.com/packhub/packhub/internal/webhooks"
 )
 
 // Storage is an opened metadata store and blob store with the service over
@@ -317,6 +319,12 @@ func (s *Server) Run(ctx context.Context) error {
 			runner.Run(ctx, s.cfg.PurgeInterval)
 		}()
 	}
+	hooks := webhooks.New(s.storage.Service, restapi.NewPayloads(s.storage.Service, s.cfg.BaseURL), webhooks.Options{
+		Timeout: s.cfg.WebhookTimeout, RetryBase: s.cfg.WebhookRetryBase, MaxAttempts: s.cfg.WebhookMaxAttempts, Logger: s.logger,
+	})
+	hooksDone := make(chan struct{})
+	go func() { defer close(hooksDone); hooks.Run(ctx) }()
+	defer func() { cancel(); <-hooksDone }()
 	s.health.Serving()
 	var runErr error
 	select {

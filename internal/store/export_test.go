@@ -91,3 +91,10 @@ func bulk(n, batch int, fn func(lo, hi int) error) error {
 	}
 	return nil
 }
+
+// BreakCounters overwrites a package's version and download counts, as a
+// damaged database might hold them.
+func BreakCounters(ctx context.Context, st packages.Store, id int64, versions int, downloads int64) error {
+	_, err := st.(*DB).exec(ctx, `UPDATE packages SET version_count = ?, download_count = ? WHERE id = ?`, versions, downloads, id)
+	return err
+}

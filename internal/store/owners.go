@@ -339,27 +339,26 @@ func (s *DB) AddEvent(ctx context.Context, e *packages.Event) error {
 		e.CreatedAt = now()
 	}
 	e.CreatedAt = norm(e.CreatedAt)
-	err := s.writeRow(ctx, `INSERT INTO events (actor_id, action, package_id, version_id, detail, created_at)
-		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-		e.ActorID, e.Action, e.PackageID, e.VersionID, e.Detail, s.t(e.CreatedAt)).Scan(&e.ID)
+	err := s.writeRow(ctx, `INSERT INTO events (actor_id, action, package_id, version_id, detail, created_at, token_id, ip, user_agent, request_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		e.ActorID, e.Action, e.PackageID, e.VersionID, e.Detail, s.t(e.CreatedAt), e.TokenID, e.IP, e.UserAgent, e.RequestID).Scan(&e.ID)
 	return s.fail("add event", err)
 }
 
 // ListEvents returns a package's events, oldest first.
 func (s *DB) ListEvents(ctx context.Context, packageID int64) ([]packages.Event, error) {
-	rows, err := s.query(ctx, `SELECT id, actor_id, action, package_id, version_id, detail, created_at
-		FROM events WHERE package_id = ? ORDER BY id`, packageID)
+	rows, err := s.query(ctx, `SELECT `+eventCols+` FROM events WHERE package_id = ? ORDER BY id`, packageID)
 	if err != nil {
 		return nil, s.fail("list events", err)
 	}
 	defer rows.Close()
 	var out []packages.Event
 	for rows.Next() {
-		var e packages.Event
-		if err := rows.Scan(&e.ID, &e.ActorID, &e.Action, &e.PackageID, &e.VersionID, &e.Detail, timeScan{&e.CreatedAt}); err != nil {
+		e, err := scanEvent(rows)
+		if err != nil {
 			return nil, s.fail("list events", err)
 		}
-		out = append(out, e)
+		out = append(out, *e)
 	}
 	return out, s.fail("list events", rows.Err())
 }

@@ -83,6 +83,15 @@ func (r *Response) JSON(t testing.TB, v any) {
 // disk, and 503, busy, are answers of their own).
 func (f *Front) Do(req Request) *Response {
 	f.T.Helper()
+	res, b := f.Send(req)
+	return &Response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+// Send sends a request and reads the answer, for tests that look at more
+// of it than Do keeps (the request it answers, trailers). The body is
+// read and closed. A 500 fails the test, as with Do.
+func (f *Front) Send(req Request) (*http.Response, []byte) {
+	f.T.Helper()
 	method := req.Method
 	if method == "" {
 		method = http.MethodGet
@@ -109,5 +118,14 @@ func (f *Front) Do(req Request) *Response {
 	if res.StatusCode == http.StatusInternalServerError {
 		f.T.Errorf("%s %s: status %d: %s", method, req.Path, res.StatusCode, b)
 	}
-	return &Response{Status: res.StatusCode, Header: res.Header, Body: b}
+	return res, b
+}
+
+// Headers builds a header from alternating names and values.
+func Headers(kv ...string) http.Header {
+	h := http.Header{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		h.Set(kv[i], kv[i+1])
+	}
+	return h
 }

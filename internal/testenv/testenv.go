@@ -12,7 +12,6 @@ import (
 
 	"github.com/packhub/packhub/internal/blob/fileblob"
 	"github.com/packhub/packhub/internal/packages"
-	"github.com/packhub/packhub/internal/store"
 	"github.com/packhub/packhub/internal/store/storetest"
 )
 
@@ -38,14 +37,17 @@ func (c *Clock) Advance(d time.Duration) {
 
 // Env is a service under test with its stores.
 type Env struct {
-	T       testing.TB
+	T testing.TB
+	// Dialect is "sqlite" or "postgres"; DSN names the database, for
+	// tests that reach it as another process would.
+	Dialect string
+	DSN     string
 	Store   packages.Store
 	Blobs   packages.BlobStore
 	Service *packages.Service
 	Clock   *Clock
 
 	specs    *packages.Specs
-	dsn      string // the database the store opened
 	blobRoot string
 }
 
@@ -81,26 +83,16 @@ func newEnv(t *testing.T, dialect string, specs *packages.Specs, blobRoot string
 	case "postgres":
 		dsn = storetest.PostgresDSN(t)
 	default:
-		dsn = storetest.SQLiteDSN(t)
+		dialect, dsn = "sqlite", storetest.SQLiteDSN(t)
 	}
 	clock := &Clock{now: time.Now().UTC().Truncate(time.Second)}
-	return open(t, dsn, blobRoot, specs, clock)
+	return open(t, dialect, dsn, blobRoot, specs, clock)
 }
 
 // open builds an Env on an existing database and blob directory.
-func open(t testing.TB, dsn, blobRoot string, specs *packages.Specs, clock *Clock) *Env {
+func open(t testing.TB, dialect, dsn, blobRoot string, specs *packages.Specs, clock *Clock) *Env {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	st, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
+	st := storetest.OpenDSN(t, dsn)
 	blobs, err := fileblob.New(blobRoot)
 	if err != nil {
 		t.Fatalf("blob store: %v", err)
@@ -111,7 +103,7 @@ func open(t testing.TB, dsn, blobRoot string, specs *packages.Specs, clock *Cloc
 			t.Errorf("close service: %v", err)
 		}
 	})
-	return &Env{T: t, Store: st, Blobs: blobs, Service: svc, Clock: clock, specs: specs, dsn: dsn, blobRoot: blobRoot}
+	return &Env{T: t, Dialect: dialect, DSN: dsn, Store: st, Blobs: blobs, Service: svc, Clock: clock, specs: specs, blobRoot: blobRoot}
 }
 
 // Replica builds a second Env on the same database and blob directory, as
@@ -121,7 +113,7 @@ func open(t testing.TB, dsn, blobRoot string, specs *packages.Specs, clock *Cloc
 // caches of their own, as separate processes do.
 func (e *Env) Replica() *Env {
 	e.T.Helper()
-	return open(e.T, e.dsn, e.blobRoot, e.specs, e.Clock)
+	return open(e.T, e.Dialect, e.DSN, e.blobRoot, e.specs, e.Clock)
 }
 
 // Each runs fn as a subtest on every available dialect.

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/packhub/packhub/internal/blob/fileblob"
+	"github.com/packhub/packhub/internal/blob/s3blob"
 	"github.com/packhub/packhub/internal/packages"
 )
 
@@ -18,7 +19,9 @@ import (
 //
 //	file:///abs/path   a directory on local disk (fileblob)
 //	/abs/path, rel/path the same, as a plain path
-//	s3://bucket/prefix not available in this build
+//	s3://bucket/prefix?endpoint=URL&region=R&path_style=true
+//	                    an S3 bucket (s3blob), with the credentials of the
+//	                    AWS environment or shared config files
 func Open(ctx context.Context, rawURL string) (packages.BlobStore, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -38,7 +41,15 @@ func Open(ctx context.Context, rawURL string) (packages.BlobStore, error) {
 		}
 		return openFile(path)
 	case "s3":
-		return nil, errors.New("s3 blob store not available in this build")
+		cfg, err := s3blob.ParseURL(rawURL)
+		if err != nil {
+			return nil, err
+		}
+		s, err := s3blob.New(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
 	default:
 		// The URL is not echoed: it may hold credentials.
 		return nil, fmt.Errorf("blob: unsupported store URL scheme %q", scheme)

@@ -7,9 +7,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/packhub/packhub/internal/blob"
 	"github.com/packhub/packhub/internal/blob/blobstore"
 	"github.com/packhub/packhub/internal/blob/fileblob"
+	"github.com/packhub/packhub/internal/blob/s3blob"
+	"github.com/packhub/packhub/internal/testenv/s3server"
 )
 
 func TestOpenFile(t *testing.T) {
@@ -55,13 +60,50 @@ func mustGetwd(t *testing.T) string {
 	return wd
 }
 
+func TestOpenS3(t *testing.T) {
+	srv := s3server.Start(t)
+	bucket := srv.NewBucket(t)
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	s, err := blobstore.Open(t.Context(), srv.URL(bucket, "some/prefix"))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	ss, ok := s.(*s3blob.Store)
+	if !ok {
+		t.Fatalf("Open = %T, want *s3blob.Store", s)
+	}
+	if ss.Bucket() != bucket || ss.Prefix() != "some/prefix/" {
+		t.Fatalf("bucket %q prefix %q", ss.Bucket(), ss.Prefix())
+	}
+	d, _, err := s.Put(t.Context(), bytes.NewReader([]byte("hi")), "")
+	if err != nil || d != blob.FromBytes([]byte("hi")) {
+		t.Fatalf("Put = %s, %v", d, err)
+	}
+	if _, err := srv.Client().HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: &bucket, Key: aws.String("some/prefix/blobs/sha256/" + d[7:])}); err != nil {
+		t.Fatalf("the blob is not where the layout says: %v", err)
+	}
+
+	// A bucket that does not exist, or wrong credentials, fail at once.
+	if _, err := blobstore.Open(t.Context(), srv.URL("no-such-bucket", "")); err == nil {
+		t.Fatal("Open of a missing bucket succeeded")
+	}
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "wrong")
+	if _, err := blobstore.Open(t.Context(), srv.URL(bucket, "")); err == nil {
+		t.Fatal("Open with a wrong secret succeeded")
+	}
+}
+
 func TestOpenErrors(t *testing.T) {
 	for _, tc := range []struct {
 		url, want string
 	}{
 		{"", "empty"},
-		{"s3://bucket/prefix", "s3 blob store not available in this build"},
-		{"S3://key:secret@bucket/prefix?region=x", "s3 blob store not available in this build"},
+		{"S3://key:secret@bucket/prefix?region=x", "credentials do not belong in the URL"},
+		{"s3:///prefix", "must name a bucket"},
+		{"s3://bucket/prefix?colour=blue", "unknown URL parameter"},
 		{"gs://bucket", "unsupported store URL scheme"},
 		{"file://otherhost/x", "only local paths"},
 		{"file:///x?y=1", "no user, query or fragment"},

@@ -65,6 +65,8 @@ type Store struct {
 
 	// instance identifies this Store for the upload states it saves.
 	instance string
+	// bufs are the chunks copies move.
+	bufs *copyBuffers
 
 	mu       sync.Mutex
 	sessions map[string]*session // open upload sessions, by id
@@ -90,6 +92,7 @@ func New(root string) (*Store, error) {
 		tmp:      filepath.Join(abs, tmpDirName),
 		sessions: make(map[string]*session),
 		instance: newInstanceID(),
+		bufs:     newCopyBuffers(),
 	}
 	for _, dir := range []string{s.uploads, s.tmp} {
 		if err := os.MkdirAll(dir, dirPerm); err != nil {
@@ -324,7 +327,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, expected string) (string, 
 	}()
 
 	h := digest.NewHashes()
-	n, err := copyContext(ctx, io.MultiWriter(f, h), r)
+	n, err := s.copyContext(ctx, io.MultiWriter(&writeBehind{f: f}, h), r)
 	if err != nil {
 		return "", 0, failed("put", err)
 	}
@@ -411,7 +414,7 @@ func (s *Store) Checksums(ctx context.Context, d string) (packages.Checksums, er
 	}
 	defer f.Close()
 	hs := digest.NewHashes()
-	if _, err := copyContext(ctx, hs, f); err != nil {
+	if _, err := s.copyContext(ctx, hs, f); err != nil {
 		return packages.Checksums{}, fmt.Errorf("fileblob: checksums: %w", err)
 	}
 	c := hs.Checksums()
@@ -481,38 +484,6 @@ func (s *Store) place(src, d string, sums packages.Checksums) error {
 		return err
 	}
 	return syncDir(filepath.Dir(final))
-}
-
-var bufPool = sync.Pool{New: func() any {
-	b := make([]byte, copyBufSize)
-	return &b
-}}
-
-// copyContext copies src to dst in chunks, stopping when ctx is done.
-func copyContext(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	buf := *bp
-	var n int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return n, err
-		}
-		nr, rerr := io.ReadFull(src, buf)
-		if nr > 0 {
-			nw, werr := dst.Write(buf[:nr])
-			n += int64(nw)
-			if werr != nil {
-				return n, werr
-			}
-		}
-		switch {
-		case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
-			return n, nil
-		case rerr != nil:
-			return n, rerr
-		}
-	}
 }
 
 // syncDir makes the entries of dir durable.

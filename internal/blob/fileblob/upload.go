@@ -275,7 +275,7 @@ func hashFile(ctx context.Context, h io.Writer, path string) (int64, error) {
 		return 0, err
 	}
 	defer f.Close()
-	return copyContext(ctx, h, f)
+	return io.CopyBuffer(h, ctxReader{ctx, f}, make([]byte, copyBufSize))
 }
 
 // saveState atomically replaces the state file with the current state.
@@ -456,7 +456,7 @@ func (u *upload) Append(ctx context.Context, r io.Reader) (int64, error) {
 	// Unlocked while the chunk streams in: Size, Close, Cancel and a purge
 	// need not wait for a slow client. A Cancel or a purge meanwhile ends
 	// the session, which the check below sees.
-	n, err := copyContext(ctx, io.MultiWriter(f, h), r)
+	n, err := u.s.copyContext(ctx, io.MultiWriter(&writeBehind{f: f}, h), r)
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -575,3 +575,16 @@ func (u *upload) Close() error {
 }
 
 var _ packages.Upload = (*upload)(nil)
+
+// ctxReader reads r until ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/packhub/packhub/internal/auth"
 	"github.com/packhub/packhub/internal/packages"
+	"github.com/packhub/packhub/internal/registry/blobhttp"
 	"github.com/packhub/packhub/internal/registry/httperror"
 )
 
@@ -51,6 +52,9 @@ type Options struct {
 	// AllowRedeploy lets a deploy replace a file of a release with other
 	// content. Off, releases are immutable and such a deploy gets 409.
 	AllowRedeploy bool
+	// BlobRedirect sends large downloads to the blob store (a 307 to a
+	// presigned URL) where it can presign them. Default off.
+	BlobRedirect blobhttp.Redirect
 	// Logger receives the registry's logs. Default slog.Default().
 	Logger *slog.Logger
 }

@@ -152,7 +152,7 @@ func (h *handler) download(w http.ResponseWriter, r *http.Request, a *packages.A
 	if r.Method == http.MethodGet && r.Header.Get("Range") == "" {
 		h.svc.CountDownload(c.Package.ID, c.Version.ID)
 	}
-	blobhttp.Serve(w, r, blobhttp.Blob{Reader: c.Reader, ContentType: c.File.MediaType, ETag: `"` + c.File.Digest + `"`, ModTime: c.File.CreatedAt})
+	blobhttp.Serve(w, r, blobhttp.Blob{Reader: c.Reader, ContentType: c.File.MediaType, ETag: `"` + c.File.Digest + `"`, ModTime: c.File.CreatedAt, Redirect: h.opts.BlobRedirect})
 	return nil
 }
 

@@ -198,7 +198,7 @@ func TestReplicaPackument(t *testing.T) {
 func TestDocCacheConcurrentMiss(t *testing.T) {
 	env := testenv.New(t, "sqlite")
 	env.User("octo")
-	tok := env.Token("octo", allScopes)
+	tok := env.Token("octo", testenv.AllScopes)
 	f := newFixture(t, env, Options{})
 	f.publish(tok, "@octo/hello", "1.0.0", nil, "")
 	f.do("GET", "/npm/@octo%2fhello", tok, nil)

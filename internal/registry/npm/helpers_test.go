@@ -141,33 +141,21 @@ func (r resp) json(t testing.TB, v any) {
 // do sends a request; hdr alternates names and values.
 func (f *fixture) do(method, path, token string, body []byte, hdr ...string) resp {
 	f.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequest(method, f.srv.URL+path, rd)
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	req := testenv.Request{Method: method, Path: path, Header: testenv.Headers(hdr...)}
 	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+		req.Auth = testenv.Bearer(token)
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Body = bytes.NewReader(body)
+		if req.Header.Get("Content-Type") == "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
 	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
+	r := (&testenv.Front{T: f.t, URL: f.srv.URL, Client: f.srv.Client()}).Do(req)
+	if r.Status > 500 { // a 500 the front reports itself
+		f.t.Errorf("%s %s: status %d: %s", method, path, r.Status, r.Body)
 	}
-	res, err := f.srv.Client().Do(req)
-	if err != nil {
-		f.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode >= 500 {
-		f.t.Errorf("%s %s: status %d: %s", method, path, res.StatusCode, b)
-	}
-	return resp{status: res.StatusCode, header: res.Header, body: b}
+	return resp{status: r.Status, header: r.Header, body: r.Body}
 }
 
 // publish publishes a version and fails the test unless it is created.

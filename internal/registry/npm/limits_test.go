@@ -29,7 +29,7 @@ func jsLength(s string) int { return len(utf16.Encode([]rune(s))) }
 func TestManifestLimitAndReadme(t *testing.T) {
 	env := testenv.New(t, "sqlite")
 	env.User("octo")
-	tok := env.Token("octo", allScopes)
+	tok := env.Token("octo", testenv.AllScopes)
 	f := newFixture(t, env, Options{MaxManifestSize: 256 << 10})
 	readme := strings.Repeat("ab😀", 60<<10) // 240 Ki characters, 360 KiB
 	long := strings.Repeat("ab😀", 34<<10)   // 204 KiB: under the limit with the rest of the manifest
@@ -78,7 +78,7 @@ func TestManifestLimitAndReadme(t *testing.T) {
 func TestStoredLongReadme(t *testing.T) {
 	env := testenv.New(t, "sqlite")
 	env.User("octo")
-	tok := env.Token("octo", allScopes)
+	tok := env.Token("octo", testenv.AllScopes)
 	srv := New(env.Service, Options{}).(*handler)
 	f := newFixture(t, env, Options{})
 	f.srv.Config.Handler = srv
@@ -125,7 +125,7 @@ func TestStoredLongReadme(t *testing.T) {
 func TestLargeBodiesCapped(t *testing.T) {
 	env := testenv.New(t, "sqlite")
 	env.User("octo")
-	tok := env.Token("octo", allScopes)
+	tok := env.Token("octo", testenv.AllScopes)
 	bodies := bodylimit.New(1, 4<<10, 100*time.Millisecond)
 	f := newFixture(t, env, Options{Bodies: bodies})
 	big := pubDoc{name: "@octo/big", version: "1.0.0", tgz: pkgTarball(t, "@octo/big", "1.0.0", nil), manifest: map[string]any{"pad": strings.Repeat("p", 8<<10)}}.build()

@@ -16,7 +16,7 @@ func TestLogin(t *testing.T) {
 		env.User("octo")
 		env.User("mona")
 		tok := env.Token("octo", "read:packages")
-		monaTok := env.Token("mona", allScopes)
+		monaTok := env.Token("mona", testenv.AllScopes)
 		f := newFixture(t, env, Options{})
 		const path = "/npm/-/user/org.couchdb.user:octo"
 		body := func(name, password string) []byte {

@@ -20,7 +20,7 @@ import (
 func TestMalformedPublish(t *testing.T) {
 	env := testenv.New(t, "sqlite")
 	env.User("alice")
-	tok := env.Token("alice", allScopes)
+	tok := env.Token("alice", testenv.AllScopes)
 	f := newFixture(t, env, Options{})
 	tgz := pkgTarball(t, "@alice/m", "1.0.0", nil)
 	good := string(pubDoc{name: "@alice/m", version: "1.0.0", tgz: tgz}.build())

@@ -18,6 +18,7 @@ import (
 	"github.com/packhub/packhub/internal/auth"
 	"github.com/packhub/packhub/internal/bodylimit"
 	"github.com/packhub/packhub/internal/packages"
+	"github.com/packhub/packhub/internal/registry/blobhttp"
 	"github.com/packhub/packhub/internal/registry/httperror"
 )
 
@@ -54,6 +55,9 @@ type Options struct {
 	// Bodies caps how many large PUT documents are read at once; it may be
 	// shared with other fronts. Nil: no cap.
 	Bodies *bodylimit.Limiter
+	// BlobRedirect sends large downloads to the blob store (a 307 to a
+	// presigned URL) where it can presign them. Default off.
+	BlobRedirect blobhttp.Redirect
 	// Logger receives the registry's logs. Default slog.Default().
 	Logger *slog.Logger
 }

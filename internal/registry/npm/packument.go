@@ -440,7 +440,7 @@ func (h *handler) tarball(w http.ResponseWriter, r *http.Request, a *packages.Ac
 	}
 	defer c.Close()
 	w.Header().Set("Cache-Control", "private, max-age=300")
-	blobhttp.Serve(w, r, blobhttp.Blob{Reader: c.Reader, ETag: `"` + c.File.Digest + `"`, ModTime: c.Version.CreatedAt})
+	blobhttp.Serve(w, r, blobhttp.Blob{Reader: c.Reader, ETag: `"` + c.File.Digest + `"`, ModTime: c.Version.CreatedAt, Redirect: h.opts.BlobRedirect})
 	return nil
 }
 

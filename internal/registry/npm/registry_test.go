@@ -14,8 +14,6 @@ import (
 	"github.com/packhub/packhub/internal/testenv"
 )
 
-const allScopes = "read:packages,write:packages,delete:packages"
-
 type fullPackument struct {
 	ID       string                     `json:"_id"`
 	Rev      string                     `json:"_rev"`
@@ -59,7 +57,7 @@ func TestPublishAndRead(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, env *testenv.Env) {
 		env.User("octo")
 		env.Repo("octo/hello", packages.Private)
-		tok := env.Token("octo", allScopes)
+		tok := env.Token("octo", testenv.AllScopes)
 		f := newFixture(t, env, Options{})
 		tgz1 := f.publish(tok, "@octo/hello", "1.0.0", map[string]any{
 			"repository":   map[string]string{"type": "git", "url": "git+" + f.srv.URL + "/octo/hello.git"},
@@ -174,9 +172,9 @@ func TestPublishRefusals(t *testing.T) {
 	env := testenv.New(t, "sqlite")
 	env.User("octo")
 	env.User("mona")
-	tok := env.Token("octo", allScopes)
+	tok := env.Token("octo", testenv.AllScopes)
 	readOnly := env.Token("octo", "read:packages")
-	monaTok := env.Token("mona", allScopes)
+	monaTok := env.Token("mona", testenv.AllScopes)
 	f := newFixture(t, env, Options{MaxTarballSize: 64 << 10})
 	f.publish(tok, "@octo/hello", "1.0.0", nil, "")
 
@@ -259,8 +257,8 @@ func TestVisibility(t *testing.T) {
 	env.User("octo")
 	env.User("mona")
 	env.Repo("octo/pub", packages.Public)
-	tok := env.Token("octo", allScopes)
-	monaTok := env.Token("mona", allScopes)
+	tok := env.Token("octo", testenv.AllScopes)
+	monaTok := env.Token("mona", testenv.AllScopes)
 	f := newFixture(t, env, Options{})
 	f.publish(tok, "@octo/secret", "1.0.0", nil, "")
 	f.publish(tok, "@octo/pub", "1.0.0", map[string]any{"repository": "octo/pub"}, "")
@@ -293,7 +291,7 @@ func TestPrivateAnswersAsMissing(t *testing.T) {
 	env := testenv.New(t, "sqlite")
 	env.User("octo")
 	env.User("mona")
-	tok := env.Token("octo", allScopes)
+	tok := env.Token("octo", testenv.AllScopes)
 	f := newFixture(t, env, Options{})
 	f.publish(tok, "@octo/secret", "1.0.0", nil, "")
 	reads := []string{
@@ -307,7 +305,7 @@ func TestPrivateAnswersAsMissing(t *testing.T) {
 	}
 	for _, who := range []struct{ name, token string }{
 		{"anonymous", ""},
-		{"mona", env.Token("mona", allScopes)},
+		{"mona", env.Token("mona", testenv.AllScopes)},
 		{"mona without scopes", env.Token("mona", "")},
 	} {
 		for _, path := range reads {
@@ -330,7 +328,7 @@ func TestPrivateAnswersAsMissing(t *testing.T) {
 func TestDistTags(t *testing.T) {
 	env := testenv.New(t, "sqlite")
 	env.User("octo")
-	tok := env.Token("octo", allScopes)
+	tok := env.Token("octo", testenv.AllScopes)
 	f := newFixture(t, env, Options{})
 	f.publish(tok, "@octo/hello", "1.0.0", nil, "")
 	f.publish(tok, "@octo/hello", "1.1.0", nil, "")
@@ -376,7 +374,7 @@ func TestDistTags(t *testing.T) {
 func TestDeprecate(t *testing.T) {
 	env := testenv.New(t, "sqlite")
 	env.User("octo")
-	tok := env.Token("octo", allScopes)
+	tok := env.Token("octo", testenv.AllScopes)
 	f := newFixture(t, env, Options{})
 	f.publish(tok, "@octo/hello", "1.0.0", nil, "")
 	f.publish(tok, "@octo/hello", "1.1.0", nil, "")
@@ -412,7 +410,7 @@ func TestDeprecate(t *testing.T) {
 
 	// A reader may not deprecate; a version without a tarball is refused.
 	env.User("mona")
-	monaTok := env.Token("mona", allScopes)
+	monaTok := env.Token("mona", testenv.AllScopes)
 	doc := f.do("GET", "/npm/@octo%2fhello?write=true", tok, nil).body
 	wantError(t, f.do("PUT", "/npm/@octo%2fhello", monaTok, doc), 404, "not found")
 	var d map[string]any
@@ -425,7 +423,7 @@ func TestDeprecate(t *testing.T) {
 func TestUnpublish(t *testing.T) {
 	env := testenv.New(t, "sqlite")
 	env.User("octo")
-	tok := env.Token("octo", allScopes)
+	tok := env.Token("octo", testenv.AllScopes)
 	writeOnly := env.Token("octo", "read:packages,write:packages")
 	f := newFixture(t, env, Options{})
 	for _, v := range []string{"1.0.0", "1.1.0", "1.2.0"} {
@@ -510,7 +508,7 @@ func TestUnpublish(t *testing.T) {
 func TestDeleteRestoreThroughService(t *testing.T) {
 	testenv.Each(t, func(t *testing.T, env *testenv.Env) {
 		env.User("octo")
-		tok := env.Token("octo", allScopes)
+		tok := env.Token("octo", testenv.AllScopes)
 		f := newFixture(t, env, Options{})
 		f.publish(tok, "@octo/hello", "1.0.0", nil, "")
 		f.publish(tok, "@octo/hello", "1.1.0", nil, "")
@@ -548,8 +546,8 @@ func TestSearchWhoamiPing(t *testing.T) {
 	env.User("octo")
 	env.User("mona")
 	env.Repo("octo/public-lib", packages.Public)
-	tok := env.Token("octo", allScopes)
-	monaTok := env.Token("mona", allScopes)
+	tok := env.Token("octo", testenv.AllScopes)
+	monaTok := env.Token("mona", testenv.AllScopes)
 	f := newFixture(t, env, Options{})
 	f.publish(tok, "@octo/public-lib", "1.0.0", map[string]any{"repository": "github:octo/public-lib", "keywords": []string{"k"}}, "")
 	f.publish(tok, "@octo/private-lib", "2.0.0", nil, "")
@@ -609,7 +607,7 @@ func TestSearchWhoamiPing(t *testing.T) {
 func TestBadRequests(t *testing.T) {
 	env := testenv.New(t, "sqlite")
 	env.User("octo")
-	tok := env.Token("octo", allScopes)
+	tok := env.Token("octo", testenv.AllScopes)
 	f := newFixture(t, env, Options{})
 	f.publish(tok, "@octo/hello", "1.0.0", nil, "")
 	reqs := []struct{ method, path string }{

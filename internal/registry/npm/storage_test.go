@@ -43,7 +43,7 @@ func TestPublishOutOfSpace(t *testing.T) {
 	disk := testenv.SmallDisk(t, 2<<20)
 	env := testenv.NewWithBlobs(t, "sqlite", disk)
 	env.User("octo")
-	tok := env.Token("octo", allScopes)
+	tok := env.Token("octo", testenv.AllScopes)
 	f := newFixture(t, env, Options{})
 
 	noise := make([]byte, 3<<20) // does not compress

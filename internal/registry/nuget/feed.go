@@ -525,7 +525,7 @@ func (h *handler) serveFile(w http.ResponseWriter, r *http.Request, a *packages.
 		contentType = c.File.MediaType
 	}
 	w.Header().Set("Cache-Control", "private, max-age=300")
-	blobhttp.Serve(w, r, blobhttp.Blob{Reader: c.Reader, ContentType: contentType, ETag: `"` + c.File.Digest + `"`, ModTime: c.File.CreatedAt})
+	blobhttp.Serve(w, r, blobhttp.Blob{Reader: c.Reader, ContentType: contentType, ETag: `"` + c.File.Digest + `"`, ModTime: c.File.CreatedAt, Redirect: h.opts.BlobRedirect})
 	return nil
 }
 

@@ -21,8 +21,6 @@ import (
 
 var ctx = context.Background()
 
-const allScopes = "read:packages,write:packages,delete:packages"
-
 // world is a NuGet registry over a real service, served over HTTP.
 type world struct {
 	t     *testing.T
@@ -41,7 +39,7 @@ func newWorld(t *testing.T, env *testenv.Env, opts nuget.Options) *world {
 	opts.BaseURL = srv.URL
 	opts.TempDir = t.TempDir()
 	srv.Config.Handler = nuget.New(env.Service, opts)
-	return &world{t: t, env: env, srv: srv, token: env.Token("octo", allScopes), feed: srv.URL + "/nuget/octo"}
+	return &world{t: t, env: env, srv: srv, token: env.Token("octo", testenv.AllScopes), feed: srv.URL + "/nuget/octo"}
 }
 
 // nuspec writes a .nuspec with the given id, version and extra metadata

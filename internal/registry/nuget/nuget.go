@@ -18,6 +18,7 @@ import (
 
 	"github.com/packhub/packhub/internal/auth"
 	"github.com/packhub/packhub/internal/packages"
+	"github.com/packhub/packhub/internal/registry/blobhttp"
 	"github.com/packhub/packhub/internal/registry/httperror"
 )
 
@@ -46,6 +47,9 @@ type Options struct {
 	// TempDir is where pushed packages are spooled while they are read
 	// (a zip needs random access). Default os.TempDir().
 	TempDir string
+	// BlobRedirect sends large downloads to the blob store (a 307 to a
+	// presigned URL) where it can presign them. Default off.
+	BlobRedirect blobhttp.Redirect
 	// Logger receives the registry's logs. Default slog.Default().
 	Logger *slog.Logger
 }

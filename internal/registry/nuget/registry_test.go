@@ -354,7 +354,7 @@ func TestReadPermissions(t *testing.T) {
 		env.User("stranger")
 		env.User("friend")
 		w.mustPush(nupkg(t, "Octo.Private", "1.0.0", ""))
-		stranger := env.Token("stranger", allScopes)
+		stranger := env.Token("stranger", testenv.AllScopes)
 		friend := env.Token("friend", "read:packages")
 		if err := env.Service.GrantPackageAccess(ctx, env.Actor(w.token), w.ref("Octo.Private"), "friend", packages.RoleRead); err != nil {
 			t.Fatal(err)
@@ -418,7 +418,7 @@ func TestPushPermissions(t *testing.T) {
 		if code, body := w.push("/api/v2/package", pkg, env.Token("octo", "read:packages")); code != 403 || !contains(body, "write:packages") {
 			t.Errorf("read-only push: %d %s", code, body)
 		}
-		if code, _ := w.push("/api/v2/package", pkg, env.Token("stranger", allScopes)); code != 403 {
+		if code, _ := w.push("/api/v2/package", pkg, env.Token("stranger", testenv.AllScopes)); code != 403 {
 			t.Errorf("a stranger's push into octo's feed: %d", code)
 		}
 		if code, _ := w.push("/api/v2/package", pkg, "bogus"); code != 401 {

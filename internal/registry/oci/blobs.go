@@ -98,7 +98,7 @@ func (h *handler) getBlob(w http.ResponseWriter, r *http.Request, name Name, d s
 	w.Header().Set("Docker-Content-Digest", d)
 	// Ranges (206, 416), conditional requests and HEAD, streamed from the
 	// blob store.
-	blobhttp.Serve(w, r, blobhttp.Blob{Reader: rd, ETag: `"` + d + `"`})
+	blobhttp.Serve(w, r, blobhttp.Blob{Reader: rd, ETag: `"` + d + `"`, Redirect: h.redirect})
 	return nil
 }
 

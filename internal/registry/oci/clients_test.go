@@ -54,7 +54,7 @@ func startClientReg(t *testing.T, typ packages.Type) *clientReg {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	c := &clientReg{env: env, host: strings.TrimPrefix(base, "http://"),
-		token: env.Token("alice", "read:packages,write:packages,delete:packages,repo"),
+		token: env.Token("alice", testenv.AllScopes),
 		bob:   env.Token("bob", "read:packages,repo"),
 		home:  t.TempDir()}
 	return c

@@ -37,8 +37,8 @@ func newReg(t *testing.T, env *testenv.Env, typ packages.Type, mod func(*oci.Opt
 	env.User("bob")
 	env.User("carol")
 	r := &reg{t: t, env: env,
-		alice: env.Token("alice", "read:packages,write:packages,delete:packages,repo"),
-		bob:   env.Token("bob", "read:packages,write:packages,delete:packages,repo"),
+		alice: env.Token("alice", testenv.AllScopes),
+		bob:   env.Token("bob", testenv.AllScopes),
 		carol: env.Token("carol", "read:packages"),
 	}
 	r.srv = httptest.NewUnstartedServer(nil)
@@ -84,29 +84,15 @@ func (r *resp) code() string {
 // (any user name), "" for none, or "Bearer X" for a bearer token.
 func (r *reg) req(method, path, token string, body io.Reader, hdr ...string) *resp {
 	r.t.Helper()
-	req, err := http.NewRequest(method, r.url+path, body)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	if b, ok := body.(*bytes.Reader); ok && b.Len() == 0 {
-		req.ContentLength = 0
-	}
+	req := testenv.Request{Method: method, Path: path, Body: body, Header: testenv.Headers(hdr...)}
 	switch {
 	case strings.HasPrefix(token, "Bearer "):
-		req.Header.Set("Authorization", token)
+		req.Auth = testenv.Bearer(strings.TrimPrefix(token, "Bearer "))
 	case token != "":
-		req.SetBasicAuth("whoever", token)
+		req.Auth = testenv.Basic("whoever", token)
 	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode >= 500 && res.StatusCode != http.StatusInsufficientStorage {
+	res, b := (&testenv.Front{T: r.t, URL: r.url, Client: http.DefaultClient}).Send(req)
+	if res.StatusCode > 500 && res.StatusCode != http.StatusInsufficientStorage {
 		r.t.Errorf("%s %s: status %d: %s", method, path, res.StatusCode, b)
 	}
 	return &resp{Response: res, body: b}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/packhub/packhub/internal/auth"
 	"github.com/packhub/packhub/internal/packages"
+	"github.com/packhub/packhub/internal/registry/blobhttp"
 )
 
 // DefaultMaxManifestSize is the largest manifest accepted when
@@ -41,6 +42,9 @@ type Options struct {
 	MaxBlobSize int64
 	// MaxManifestSize limits one manifest. Default 4 MiB.
 	MaxManifestSize int64
+	// BlobRedirect sends large downloads to the blob store (a 307 to a
+	// presigned URL) where it can presign them. Default off.
+	BlobRedirect blobhttp.Redirect
 	// Logger receives the registry's logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -56,6 +60,7 @@ type handler struct {
 	maxBlob   int64
 	maxMan    int64
 	log       *slog.Logger
+	redirect  blobhttp.Redirect
 	locks     keyedMutex
 	manifests *manifestCache
 	verified  verifiedTokens
@@ -98,6 +103,7 @@ func New(svc *packages.Service, opts Options) http.Handler {
 		maxBlob:   opts.MaxBlobSize,
 		maxMan:    opts.MaxManifestSize,
 		log:       opts.Logger.With("registry", string(opts.Type)),
+		redirect:  opts.BlobRedirect,
 		manifests: newManifestCache(8 << 20),
 	}
 }

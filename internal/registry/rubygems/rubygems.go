@@ -54,6 +54,9 @@ type Options struct {
 	// CacheSize bounds the rendered indexes kept in memory, in bytes.
 	// Default DefaultCacheSize.
 	CacheSize int
+	// BlobRedirect sends large downloads to the blob store (a 307 to a
+	// presigned URL) where it can presign them. Default off.
+	BlobRedirect blobhttp.Redirect
 	// Logger receives the registry's logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -309,6 +312,7 @@ func (h *handler) download(q *request, full string) error {
 		ContentType: "application/octet-stream",
 		ETag:        `"` + s.sha256 + `"`,
 		ModTime:     c.File.CreatedAt,
+		Redirect:    h.opts.BlobRedirect,
 	})
 	return nil
 }

@@ -101,6 +101,13 @@ func NewPostgres(t testing.TB) packages.Store {
 	return openDSN(t, PostgresDSN(t))
 }
 
+// OpenDSN opens a migrated store on the database dsn names (as SQLiteDSN
+// and PostgresDSN return them); it is closed when the test ends.
+func OpenDSN(t testing.TB, dsn string) packages.Store {
+	t.Helper()
+	return openDSN(t, dsn)
+}
+
 func openDSN(t testing.TB, dsn string) packages.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

@@ -66,6 +66,12 @@ var cases = []struct {
 	{"WithTx", testWithTx},
 	{"ConcurrentWrites", testConcurrentWrites},
 	{"Times", testTimes},
+	{"Hooks", testHooks},
+	{"Deliveries", testDeliveries},
+	{"ClaimDeliveriesConcurrently", testClaimDeliveriesConcurrently},
+	{"AuditEvents", testAuditEvents},
+	{"AuditReads", testAuditReads},
+	{"AuditRepairs", testAuditRepairs},
 }
 
 // Helpers.

@@ -18,11 +18,12 @@ import (
 	"github.com/packhub/packhub/internal/nginxconf"
 	"github.com/packhub/packhub/internal/store/storetest"
 	"github.com/packhub/packhub/internal/testenv"
+	"github.com/packhub/packhub/internal/testenv/s3server"
 )
 
 // cluster is one installation run as several packhub serve replicas on one
-// PostgreSQL schema and one blob store, behind nginx, as
-// docs/operations.md describes it.
+// PostgreSQL schema and one S3 bucket, behind nginx, as docs/operations.md
+// describes it.
 type cluster struct {
 	t        *testing.T
 	replicas []*Server
@@ -32,25 +33,33 @@ type cluster struct {
 	nginx *nginxProc
 
 	dsn, blobStore, tokenKey string
+	s3                       *s3server.Server
 }
 
 // sharedBlobStore returns the --blob-store URL every replica of a test
-// cluster is given: a directory on this machine, which the file store
-// shares safely between processes.
-func sharedBlobStore(t *testing.T) string {
+// cluster is given: a fresh bucket of a real S3 server (versitygw) started
+// for the test, whose credentials every packhub process of the test takes
+// from the environment, as the replicas of a deployment do.
+func sharedBlobStore(t *testing.T) (string, *s3server.Server) {
 	t.Helper()
-	return "file://" + filepath.Join(t.TempDir(), "blobs")
+	srv := s3server.Start(t)
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	return srv.URL(srv.NewBucket(t), "packhub"), srv
 }
 
 // startCluster starts n replicas on a fresh PostgreSQL schema (the test
 // fails in CI without PACKHUB_TEST_DATABASE_URL: a cluster needs
-// PostgreSQL) and a fresh shared blob store, with one token key and one
+// PostgreSQL) and a fresh S3 bucket, with one token key and one
 // base URL, nginx's, after running the migrations once with packhub
 // migrate. It waits until nginx answers.
 func startCluster(t *testing.T, n int, opts ...ServerOption) *cluster {
 	t.Helper()
 	ngx := nginxBinary(t)
-	c := &cluster{t: t, dsn: storetest.PostgresDSN(t), blobStore: sharedBlobStore(t), tokenKey: randomHex(t, 32)}
+	c := &cluster{t: t, dsn: storetest.PostgresDSN(t), tokenKey: randomHex(t, 32)}
+	c.blobStore, c.s3 = sharedBlobStore(t)
 	bin, err := binary()
 	if err != nil {
 		t.Fatal(err)
@@ -195,6 +204,27 @@ func (p *nginxProc) stop() {
 	}
 	if p.t.Failed() {
 		p.t.Logf("nginx error log:\n%s", tail(p.errorLog(), 4000))
+	}
+}
+
+// otherClients sends cheap requests through nginx at random intervals
+// until stop is closed, as the other clients of a registry do, so that the
+// requests of a client under test are spread over the replicas whatever
+// their pattern.
+func (c *cluster) otherClients(stop <-chan struct{}) {
+	client := &http.Client{Timeout: 5 * time.Second}
+	var b [1]byte
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		if res, err := client.Get(c.front.URL + "/livez"); err == nil {
+			res.Body.Close()
+		}
+		_, _ = rand.Read(b[:])
+		time.Sleep(time.Duration(b[0]%8) * time.Millisecond)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/packhub/packhub/internal/packages"
 	"github.com/packhub/packhub/internal/store/storetest"
+	"github.com/packhub/packhub/internal/testenv/s3server"
 )
 
 // tcpProxy forwards connections to a target, and can cut them all and
@@ -124,8 +124,12 @@ func TestReplicaHealth(t *testing.T) {
 	proxy := newTCPProxy(t, u.Host)
 	viaProxy := *u
 	viaProxy.Host = proxy.addr
-	blobDir := t.TempDir() + "/blobs"
-	s := StartServer(t, Postgres, WithStorage(viaProxy.String(), "file://"+blobDir))
+	// The S3 server too is reached through a proxy the test can cut.
+	_, s3 := sharedBlobStore(t)
+	bucket := s3.NewBucket(t)
+	s3proxy := newTCPProxy(t, hostOf(s3.Endpoint))
+	blobURL := (&s3server.Server{Endpoint: "http://" + s3proxy.addr}).URL(bucket, "packhub")
+	s := StartServer(t, Postgres, WithStorage(viaProxy.String(), blobURL), WithArgs("--token-key", randomHex(t, 32)))
 	for _, p := range []string{"/healthz", "/readyz", "/livez"} {
 		waitHealth(t, s, p, http.StatusOK, "ok")
 	}
@@ -138,16 +142,11 @@ func TestReplicaHealth(t *testing.T) {
 	waitHealth(t, s, "/healthz", http.StatusOK, "ok")
 	waitHealth(t, s, "/readyz", http.StatusOK, "ok")
 
-	// The shared blob directory goes away, as an unmounted volume does.
-	if err := os.Rename(blobDir, blobDir+".away"); err != nil {
-		t.Fatal(err)
-	}
+	s3proxy.cut()
 	waitHealth(t, s, "/healthz", http.StatusServiceUnavailable, "blob store unreachable")
 	waitHealth(t, s, "/readyz", http.StatusServiceUnavailable, "blob store unreachable")
 	waitHealth(t, s, "/livez", http.StatusOK, "ok")
-	if err := os.Rename(blobDir+".away", blobDir); err != nil {
-		t.Fatal(err)
-	}
+	s3proxy.resume()
 	waitHealth(t, s, "/healthz", http.StatusOK, "ok")
 
 	// The schema loses its latest migration, as a database restored from

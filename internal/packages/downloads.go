@@ -118,6 +118,19 @@ func (s *Service) FlushDownloads(ctx context.Context) error {
 	return nil
 }
 
+// PendingDownloads returns how many downloads CountDownload holds that are
+// not written yet.
+func (s *Service) PendingDownloads() int64 {
+	d := &s.downloads
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var n int64
+	for _, c := range d.pending {
+		n += c
+	}
+	return n
+}
+
 // Close writes what the service holds in memory (download counts) and
 // makes later counts synchronous. The stores stay open.
 func (s *Service) Close() error {

@@ -4,11 +4,11 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/packhub/packhub/internal/bodylimit"
 	"github.com/packhub/packhub/internal/config"
+	"github.com/packhub/packhub/internal/health"
 	"github.com/packhub/packhub/internal/packages"
 	"github.com/packhub/packhub/internal/registry/blobhttp"
 	"github.com/packhub/packhub/internal/registry/maven"
@@ -101,11 +101,13 @@ var dockerFronts = []front{
 	}},
 }
 
-// routes mounts fronts, /healthz and (when m is not nil) /metrics on one
-// mux.
-func routes(fronts []front, d frontDeps, m *metrics, ready *atomic.Bool) http.Handler {
+// routes mounts fronts, /healthz, /readyz, /livez and (when m is not nil)
+// /metrics on one mux.
+func routes(fronts []front, d frontDeps, m *metrics, checks *health.Checker) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /healthz", healthz(ready))
+	mux.Handle("GET /healthz", checks.Healthz())
+	mux.Handle("GET /readyz", checks.Readyz())
+	mux.Handle("GET /livez", checks.Livez())
 	if m != nil {
 		mux.Handle("GET /metrics", m.handler())
 	}
@@ -145,7 +147,7 @@ type rawFront struct {
 type labeller []struct{ prefix, label string }
 
 func newLabeller(fronts ...[]front) labeller {
-	l := labeller{{"/healthz", "health"}, {"/metrics", "metrics"}}
+	l := labeller{{"/healthz", "health"}, {"/readyz", "health"}, {"/livez", "health"}, {"/metrics", "metrics"}}
 	fallback := ""
 	for _, fs := range fronts {
 		for _, f := range fs {
@@ -197,16 +199,4 @@ func dockerBaseURL(cfg config.Config) string {
 		scheme = "https"
 	}
 	return scheme + "://" + cfg.DockerAddr
-}
-
-func healthz(ready *atomic.Bool) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if !ready.Load() {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte("starting\n"))
-			return
-		}
-		_, _ = w.Write([]byte("ok\n"))
-	})
 }

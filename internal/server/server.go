@@ -16,7 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +24,7 @@ import (
 	"github.com/packhub/packhub/internal/blob/blobstore"
 	"github.com/packhub/packhub/internal/bodylimit"
 	"github.com/packhub/packhub/internal/config"
+	"github.com/packhub/packhub/internal/health"
 	"github.com/packhub/packhub/internal/jobs"
 	regmetrics "github.com/packhub/packhub/internal/metrics"
 	"github.com/packhub/packhub/internal/packages"
@@ -43,6 +44,7 @@ type Storage struct {
 	// serves them on /metrics.
 	Registry *prometheus.Registry
 	Metrics  *regmetrics.Metrics
+	logger   *slog.Logger
 }
 
 // StorageOption tunes OpenStorage.
@@ -55,9 +57,19 @@ type storageOptions struct{ instrumented bool }
 // and downloads, all into a new registry (Storage.Registry).
 func Instrumented() StorageOption { return func(o *storageOptions) { o.instrumented = true } }
 
-// Close writes what the service holds in memory and releases the storage.
+// Close writes what the service holds in memory (the download counts of
+// the last moments, which a replica that stops must not lose) and
+// releases the storage.
 func (s *Storage) Close() error {
+	pending := s.Service.PendingDownloads()
 	err := s.Service.Close()
+	if pending > 0 {
+		if err != nil {
+			s.logger.Error("buffered download counts not written", "downloads", pending, "err", err)
+		} else {
+			s.logger.Info("buffered download counts written", "downloads", pending)
+		}
+	}
 	if cerr := s.Store.Close(); err == nil {
 		err = cerr
 	}
@@ -87,7 +99,7 @@ func OpenStorage(ctx context.Context, cfg config.Config, logger *slog.Logger, op
 		st.Close()
 		return nil, fmt.Errorf("open blob store: %w", err)
 	}
-	out := &Storage{}
+	out := &Storage{logger: logger}
 	popts := packages.Options{
 		RestoreWindow: cfg.RestoreWindow,
 		UploadMaxAge:  cfg.UploadMaxAge,
@@ -127,6 +139,46 @@ func (s *Storage) instrument(st packages.Store, blobs packages.BlobStore, logger
 		logger.Warn("the blob store has optional powers the timing decorator would hide: its operations are not timed")
 	}
 	return st, blobs, nil
+}
+
+// healthProbes are the checks /healthz and /readyz run: the database and
+// the blob store answer, and (for /readyz) the schema has every migration
+// of this build.
+func (s *Storage) healthProbes() []health.Probe {
+	var probes []health.Probe
+	if p, ok := s.Store.(health.Pinger); ok {
+		probes = append(probes, health.Probe{Reason: "database unreachable", Check: p.Ping})
+	}
+	blobs := func(ctx context.Context) error {
+		// A store without a check of its own answers a lookup of a blob
+		// nobody stores.
+		_, err := s.Blobs.Stat(ctx, "sha256:"+strings.Repeat("0", 64))
+		if packages.IsNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	if p, ok := s.Blobs.(health.Pinger); ok {
+		blobs = p.Ping
+	}
+	probes = append(probes, health.Probe{Reason: "blob store unreachable", Check: blobs})
+	if m, ok := s.Store.(migrationChecker); ok {
+		probes = append(probes, health.Probe{Reason: "database migrations pending (run packhub migrate)", ReadyOnly: true,
+			Check: func(ctx context.Context) error {
+				pending, err := m.PendingMigrations(ctx)
+				if err == nil && len(pending) > 0 {
+					err = fmt.Errorf("migrations not applied: %s", strings.Join(pending, ", "))
+				}
+				return err
+			}})
+	}
+	return probes
+}
+
+// migrationChecker is a store that tells which of this build's migrations
+// its database lacks.
+type migrationChecker interface {
+	PendingMigrations(ctx context.Context) ([]string, error)
 }
 
 // checkWritable creates and removes a file in dir. SQLite reports a
@@ -199,7 +251,7 @@ type Server struct {
 	cfg       config.Config
 	logger    *slog.Logger
 	storage   *Storage
-	ready     atomic.Bool
+	health    *health.Checker
 	main      http.Handler
 	docker    http.Handler
 	fronts    labeller    // the front label of a path
@@ -220,7 +272,8 @@ type listener struct {
 // server claims to listen. With port 0 the derived base URL names the port
 // the listener got. Run serves; until then, Close releases the listeners.
 func New(cfg config.Config, storage *Storage, logger *slog.Logger) (_ *Server, err error) {
-	s := &Server{cfg: cfg, logger: logger, storage: storage, fronts: newLabeller(mainFronts, dockerFronts)}
+	s := &Server{cfg: cfg, logger: logger, storage: storage, fronts: newLabeller(mainFronts, dockerFronts),
+		health: health.New(storage.healthProbes(), health.Options{Logger: logger})}
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
@@ -265,10 +318,10 @@ func New(cfg config.Config, storage *Storage, logger *slog.Logger) (_ *Server, e
 	m := newMetrics(reg, rm)
 	d := frontDeps{cfg: s.cfg, svc: storage.Service, tokenKey: key, logger: logger,
 		bodies: bodylimit.New(s.cfg.MaxLargeBodies, s.cfg.LargeBodySize, largeBodyWait)}
-	s.main = s.middleware(m, routes(mainFronts, d, m, &s.ready))
+	s.main = s.middleware(m, routes(mainFronts, d, m, s.health))
 	s.listeners[0].h = s.main
 	if cfg.DockerAddr != "" {
-		s.docker = s.middleware(m, routes(dockerFronts, d, nil, &s.ready))
+		s.docker = s.middleware(m, routes(dockerFronts, d, nil, s.health))
 		s.listeners[1].h = s.docker
 	}
 	return s, nil
@@ -321,9 +374,14 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	var jobsDone sync.WaitGroup
 	if s.cfg.PurgeInterval > 0 {
 		runner := jobs.NewRunner(s.storage.Service, s.logger, jobs.WithObserver(s.metrics))
-		go runner.Run(ctx, s.cfg.PurgeInterval)
+		jobsDone.Add(1)
+		go func() {
+			defer jobsDone.Done()
+			runner.Run(ctx, s.cfg.PurgeInterval)
+		}()
 	}
 	hooks := webhooks.New(s.storage.Service, restapi.NewPayloads(s.storage.Service, s.cfg.BaseURL), webhooks.Options{
 		Timeout: s.cfg.WebhookTimeout, RetryBase: s.cfg.WebhookRetryBase, MaxAttempts: s.cfg.WebhookMaxAttempts, Logger: s.logger,
@@ -332,15 +390,20 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { defer close(hooksDone); hooks.Run(ctx) }()
 	defer func() { cancel(); <-hooksDone }()
 	if s.cfg.RetentionInterval > 0 {
-		go jobs.NewRetention(s.storage.Service, s.logger, jobs.WithObserver(s.metrics)).Run(ctx, s.cfg.RetentionInterval)
+		retention := jobs.NewRetention(s.storage.Service, s.logger, jobs.WithObserver(s.metrics))
+		jobsDone.Add(1)
+		go func() {
+			defer jobsDone.Done()
+			retention.Run(ctx, s.cfg.RetentionInterval)
+		}()
 	}
-	s.ready.Store(true)
+	s.health.Serving()
 	var runErr error
 	select {
 	case <-ctx.Done():
 	case runErr = <-errc:
 	}
-	s.ready.Store(false)
+	s.health.Stopping()
 	s.logger.Info("shutting down")
 	shutdownCtx, done := context.WithTimeout(context.Background(), 30*time.Second)
 	defer done()
@@ -349,5 +412,9 @@ func (s *Server) Run(ctx context.Context) error {
 			s.logger.Warn("shutdown", "err", err)
 		}
 	}
+	// A purge under way stops at its next check of ctx; the storage it
+	// uses is closed after Run returns.
+	cancel()
+	jobsDone.Wait()
 	return runErr
 }

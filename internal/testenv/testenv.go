@@ -46,6 +46,9 @@ type Env struct {
 	Blobs   packages.BlobStore
 	Service *packages.Service
 	Clock   *Clock
+
+	specs    *packages.Specs
+	blobRoot string
 }
 
 // Dialects names the databases tests run on: "sqlite" always, "postgres"
@@ -82,14 +85,35 @@ func newEnv(t *testing.T, dialect string, specs *packages.Specs, blobRoot string
 	default:
 		dialect, dsn = "sqlite", storetest.SQLiteDSN(t)
 	}
+	clock := &Clock{now: time.Now().UTC().Truncate(time.Second)}
+	return open(t, dialect, dsn, blobRoot, specs, clock)
+}
+
+// open builds an Env on an existing database and blob directory.
+func open(t testing.TB, dialect, dsn, blobRoot string, specs *packages.Specs, clock *Clock) *Env {
+	t.Helper()
 	st := storetest.OpenDSN(t, dsn)
 	blobs, err := fileblob.New(blobRoot)
 	if err != nil {
 		t.Fatalf("blob store: %v", err)
 	}
-	clock := &Clock{now: time.Now().UTC().Truncate(time.Second)}
 	svc := packages.NewService(st, blobs, packages.Options{Specs: specs, Now: clock.Now})
-	return &Env{T: t, Dialect: dialect, DSN: dsn, Store: st, Blobs: blobs, Service: svc, Clock: clock}
+	t.Cleanup(func() {
+		if err := svc.Close(); err != nil {
+			t.Errorf("close service: %v", err)
+		}
+	})
+	return &Env{T: t, Dialect: dialect, DSN: dsn, Store: st, Blobs: blobs, Service: svc, Clock: clock, specs: specs, blobRoot: blobRoot}
+}
+
+// Replica builds a second Env on the same database and blob directory, as
+// another replica of one installation would run: its own store
+// connections, blob store instance and service (with its own buffered
+// download counts), and the same clock. Fronts built on each then keep
+// caches of their own, as separate processes do.
+func (e *Env) Replica() *Env {
+	e.T.Helper()
+	return open(e.T, e.Dialect, e.DSN, e.blobRoot, e.specs, e.Clock)
 }
 
 // Each runs fn as a subtest on every available dialect.

@@ -28,7 +28,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, db Database, opts ...ServerOption) *fixture {
 	t.Helper()
-	srv := StartServer(t, db, opts...)
+	return newFixtureOn(t, StartServer(t, db, opts...))
+}
+
+// newFixtureOn sets the fixture up on a running, fresh installation.
+func newFixtureOn(t *testing.T, srv *Server) *fixture {
+	t.Helper()
 	srv.Admin("user", "create", "alice")
 	srv.Admin("user", "create", "bob")
 	srv.Admin("org", "create", "acme", "--admin", "alice")
@@ -99,8 +104,9 @@ func wantStatus(t *testing.T, what string, resp *github.Response, err error, wan
 // TestGoGitHubUserPackages drives every UsersService package method.
 func TestGoGitHubUserPackages(t *testing.T) { eachDatabase(t, testGoGitHubUserPackages) }
 
-func testGoGitHubUserPackages(t *testing.T, db Database) {
-	f := newFixture(t, db)
+func testGoGitHubUserPackages(t *testing.T, db Database) { goGitHubUserPackages(t, newFixture(t, db)) }
+
+func goGitHubUserPackages(t *testing.T, f *fixture) {
 	gh := f.github(t, f.aliceToken)
 	ctx := context.Background()
 	name := f.container.Name
@@ -218,8 +224,9 @@ func testGoGitHubUserPackages(t *testing.T, db Database) {
 // TestGoGitHubOrgPackages drives every OrganizationsService package method.
 func TestGoGitHubOrgPackages(t *testing.T) { eachDatabase(t, testGoGitHubOrgPackages) }
 
-func testGoGitHubOrgPackages(t *testing.T, db Database) {
-	f := newFixture(t, db)
+func testGoGitHubOrgPackages(t *testing.T, db Database) { goGitHubOrgPackages(t, newFixture(t, db)) }
+
+func goGitHubOrgPackages(t *testing.T, f *fixture) {
 	admin := f.github(t, f.aliceToken)
 	member := f.github(t, f.bobToken)
 	ctx := context.Background()

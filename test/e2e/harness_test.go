@@ -19,10 +19,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
-	"github.com/packhub/packhub/internal/blob/fileblob"
+	"github.com/packhub/packhub/internal/blob/blobstore"
 	"github.com/packhub/packhub/internal/packages"
 	"github.com/packhub/packhub/internal/store"
 	"github.com/packhub/packhub/internal/store/storetest"
@@ -142,12 +143,14 @@ type Server struct {
 	Bin     string
 	DataDir string
 	DSN     string // --database: "" for the SQLite file in DataDir
-	killed  bool   // Kill ended it
-	Addr    string
-	URL     string // base URL, no trailing slash
-	CertPEM string // path of the CA/cert file when serving HTTPS
-	cmd     *exec.Cmd
-	logs    *logBuffer
+	// BlobStore is --blob-store: "" for the blobs directory in DataDir.
+	BlobStore string
+	killed    bool // Kill or Terminate ended it
+	Addr      string
+	URL       string // base URL, no trailing slash
+	CertPEM   string // path of the CA/cert file when serving HTTPS
+	cmd       *exec.Cmd
+	logs      *logBuffer
 }
 
 // ServerOption adjusts how a server is started.
@@ -158,6 +161,16 @@ type serverConfig struct {
 	plain bool // built without the race detector
 	args  []string
 	env   []string
+	// shared storage, when set: the database and blob store of other
+	// servers, as replicas of one installation have.
+	dsn, blobStore string
+}
+
+// WithStorage runs the server on an existing database (a --database URL)
+// and blob store (a --blob-store URL) instead of fresh ones of its own, as
+// a replica of an installation whose other replicas use them too.
+func WithStorage(dsn, blobStore string) ServerOption {
+	return func(c *serverConfig) { c.dsn, c.blobStore = dsn, blobStore }
 }
 
 // WithoutRaceDetector runs a binary built without the race detector, for
@@ -205,7 +218,10 @@ func StartServer(t *testing.T, db Database, opts ...ServerOption) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{t: t, Bin: bin, DataDir: t.TempDir(), DSN: db.newDSN(t), Addr: freeAddr(t), logs: &logBuffer{}}
+	s := &Server{t: t, Bin: bin, DataDir: t.TempDir(), DSN: cfg.dsn, BlobStore: cfg.blobStore, Addr: freeAddr(t), logs: &logBuffer{}}
+	if s.DSN == "" {
+		s.DSN = db.newDSN(t)
+	}
 	args := append([]string{"serve", "--addr", s.Addr, "--purge-interval", "0"}, s.StorageArgs()...)
 	scheme := "http"
 	if cfg.tls {
@@ -241,6 +257,32 @@ func (s *Server) Kill() {
 	_ = s.cmd.Wait()
 	s.killed = true
 }
+
+// Terminate stops the server with SIGTERM, as a service manager or an
+// orchestrator does, and waits for it to exit; it must exit 0 within 30s.
+func (s *Server) Terminate() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		s.t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		s.killed = true
+		if err != nil {
+			s.t.Fatalf("packhub serve did not exit cleanly on SIGTERM: %v\n%s", err, tail(s.logs.String(), 8000))
+		}
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+		s.killed = true
+		s.t.Fatalf("packhub serve did not stop within 30s of SIGTERM")
+	}
+}
+
+// Logs returns what the server wrote so far.
+func (s *Server) Logs() string { return s.logs.String() }
 
 func (s *Server) stop() {
 	if s.cmd.Process == nil || s.killed {
@@ -319,6 +361,9 @@ func (s *Server) StorageArgs() []string {
 	if s.DSN != "" {
 		args = append(args, "--database", s.DSN)
 	}
+	if s.BlobStore != "" {
+		args = append(args, "--blob-store", s.BlobStore)
+	}
 	return args
 }
 
@@ -355,7 +400,11 @@ func (s *Server) Service() *packages.Service {
 		s.t.Fatalf("open store: %v", err)
 	}
 	s.t.Cleanup(func() { st.Close() })
-	blobs, err := fileblob.New(filepath.Join(s.DataDir, "blobs"))
+	blobURL := s.BlobStore
+	if blobURL == "" {
+		blobURL = "file://" + filepath.Join(s.DataDir, "blobs")
+	}
+	blobs, err := blobstore.Open(ctx, blobURL)
 	if err != nil {
 		s.t.Fatalf("open blobs: %v", err)
 	}

@@ -143,8 +143,14 @@ func restCall(t *testing.T, s *Server, method, path, token string) []byte {
 func TestNpm(t *testing.T) { eachDatabase(t, testNpm) }
 
 func testNpm(t *testing.T, db Database) {
+	requireTool(t, "npm")
+	npmFlows(t, StartServer(t, db))
+}
+
+// npmFlows publishes, installs, tags, deprecates, searches, unpublishes
+// and restores with the npm CLI through s.URL, on a fresh installation.
+func npmFlows(t *testing.T, s *Server) {
 	bin := requireTool(t, "npm")
-	s := StartServer(t, db)
 	s.Admin("user", "create", "octo")
 	s.Admin("repo", "create", "octo/open", "--visibility", "public")
 	tok := s.Token("octo", "read:packages,write:packages,delete:packages")

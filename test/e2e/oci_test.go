@@ -108,10 +108,18 @@ func restJSON(t *testing.T, s *Server, method, path, token string, out any) int 
 func TestOCIClients(t *testing.T) { eachDatabase(t, testOCIClients) }
 
 func testOCIClients(t *testing.T, db Database) {
+	requireTool(t, "crane")
+	requireTool(t, "oras")
+	requireTool(t, "skopeo")
+	ociClientFlows(t, StartServer(t, db))
+}
+
+// ociClientFlows pushes, pulls, tags, copies, lists and deletes with
+// crane, oras, skopeo and regctl through s.URL, on a fresh installation.
+func ociClientFlows(t *testing.T, s *Server) {
 	crane := requireTool(t, "crane")
 	oras := requireTool(t, "oras")
 	skopeo := requireTool(t, "skopeo")
-	s := StartServer(t, db)
 	s.Admin("user", "create", "alice")
 	s.Admin("user", "create", "bob")
 	tok := s.Token("alice", "read:packages,write:packages,delete:packages")

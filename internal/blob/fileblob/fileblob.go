@@ -112,6 +112,25 @@ func New(root string) (*Store, error) {
 	return s, nil
 }
 
+// Ping checks that the store's directories are there, as a health check: a
+// root that is gone, or an unmounted shared directory (the mount point
+// without the store's layout), fails.
+func (s *Store) Ping(ctx context.Context) error {
+	for _, dir := range []string{s.blobs, s.uploads, s.tmp} {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		fi, err := os.Stat(dir)
+		if err != nil {
+			return fmt.Errorf("fileblob: %w", err)
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("fileblob: %s is not a directory", dir)
+		}
+	}
+	return nil
+}
+
 // Root returns the absolute path of the store's root directory.
 func (s *Store) Root() string { return s.root }
 

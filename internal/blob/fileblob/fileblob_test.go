@@ -469,3 +469,30 @@ func TestPutStreams(t *testing.T) {
 		t.Fatalf("Put of %d bytes allocated %d bytes", size, alloc)
 	}
 }
+
+// TestPing: a store answers its health check while its directories are
+// there, and fails it once they are gone, as when a shared directory is
+// unmounted.
+func TestPing(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "blobs")
+	s, err := fileblob.New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+	if err := os.RemoveAll(filepath.Join(root, "uploads")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err == nil {
+		t.Fatal("ping succeeded without the uploads directory")
+	}
+	if err := os.RemoveAll(root); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err == nil {
+		t.Fatal("ping succeeded without the root")
+	}
+}

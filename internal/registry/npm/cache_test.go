@@ -43,10 +43,10 @@ func newReplica(t *testing.T, dsn, blobDir string, now func() time.Time) *replic
 	return &replica{svc: svc, f: newFixture(t, env, Options{})}
 }
 
-// TestCacheAcrossReplicas checks that a replica's cached packument follows
+// TestReplicaPackument checks that a replica's cached packument follows
 // every change another replica makes at once, with a clock that stands
 // still (so no timestamp changes).
-func TestCacheAcrossReplicas(t *testing.T) {
+func TestReplicaPackument(t *testing.T) {
 	for _, dialect := range testenv.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
 			var dsn string

@@ -344,8 +344,10 @@ func TestMigrateStorage(t *testing.T) {
 	}
 
 	// The server on the target, at the same address, with a new data
-	// directory: nothing of the old one is needed.
-	dst := startServerOn(t, src.Addr, s3env, "--data-dir", t.TempDir(), "--database", pg, "--blob-store", blobStore)
+	// directory: nothing of the old one is needed but its token key, which
+	// replicas on S3 must be given.
+	tokenKey := strings.TrimSpace(string(readFile(t, filepath.Join(src.DataDir, "token.key"))))
+	dst := startServerOn(t, src.Addr, s3env, "--data-dir", t.TempDir(), "--database", pg, "--blob-store", blobStore, "--token-key", tokenKey)
 	after := restSnapshot(t, dst, tok)
 	for path, body := range before {
 		if after[path] != body {

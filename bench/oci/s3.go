@@ -98,7 +98,9 @@ func (g *s3Gateway) stop() {
 // bucket.
 func (g *s3Gateway) packhubArgs(bucket string) ([]string, []string) {
 	q := url.Values{"endpoint": {g.endpoint}, "region": {s3Region}, "path_style": {"true"}}
-	return []string{"--blob-store", "s3://" + bucket + "/?" + q.Encode()},
+	// Distribution's S3 driver redirects blob GETs to the bucket by
+	// default; so does Packhub here.
+	return []string{"--blob-store", "s3://" + bucket + "/?" + q.Encode(), "--blob-redirect=true"},
 		[]string{"AWS_ACCESS_KEY_ID=" + s3Access, "AWS_SECRET_ACCESS_KEY=" + s3Secret, "AWS_REGION=" + s3Region}
 }
 

@@ -22,6 +22,10 @@ import (
 // often it looks at its context.
 const readChunk = 1 << 20
 
+// headSize is how much a write reads before it takes a part buffer: a
+// small blob never holds one.
+const headSize = 64 << 10
+
 // partWriter cuts a stream into parts of the store's part size and hands
 // each full part to send, from a few goroutines, while the next one
 // fills. It holds at most defaultBuffers part buffers.
@@ -32,6 +36,7 @@ type partWriter struct {
 
 	buf  *[]byte // filling, or nil
 	n    int     // bytes in buf
+	head []byte  // a stream that ended within headSize, without a part buffer
 	sent int     // parts handed to send
 
 	free chan *[]byte // buffers back from send
@@ -87,6 +92,24 @@ func (w *partWriter) prefill(p []byte) error {
 // returns how many bytes it read.
 func (w *partWriter) readFrom(r io.Reader, h io.Writer) (int64, error) {
 	var total int64
+	if w.buf == nil && w.sent == 0 && w.head == nil {
+		head := make([]byte, headSize)
+		nr, rerr := io.ReadFull(r, head)
+		h.Write(head[:nr])
+		total += int64(nr)
+		switch {
+		case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
+			w.head = head[:nr]
+			return total, nil
+		case rerr != nil:
+			return total, rerr
+		}
+		b, err := w.buffer()
+		if err != nil {
+			return total, err
+		}
+		w.buf, w.n = b, copy(*b, head)
+	}
 	for {
 		if err := w.ctx.Err(); err != nil {
 			return total, err
@@ -152,7 +175,7 @@ func (w *partWriter) finish() ([]byte, error) {
 		return nil, err
 	}
 	if w.buf == nil {
-		return nil, nil
+		return w.head, nil
 	}
 	return (*w.buf)[:w.n], nil
 }

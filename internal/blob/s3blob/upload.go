@@ -551,7 +551,9 @@ func (u *upload) Append(ctx context.Context, r io.Reader) (int64, error) {
 		}
 		_ = s.deleteKeys(ctx, keys)
 	}
-	err = w.prefill(tail)
+	if len(tail) > 0 {
+		err = w.prefill(tail)
+	}
 	var n int64
 	if err == nil {
 		n, err = w.readFrom(r, h)

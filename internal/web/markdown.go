@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"html/template"
+	"sync"
 
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/yuin/goldmark"
@@ -20,6 +21,33 @@ const maxReadme = 512 << 10
 type markdown struct {
 	md     goldmark.Markdown
 	policy *bluemonday.Policy
+
+	// cache keeps rendered READMEs by a key that changes with the
+	// version (its id and update time), so that a page seen again does
+	// not render its README again; it is emptied when full.
+	mu    sync.Mutex
+	cache map[string]template.HTML
+}
+
+// cacheSize bounds the READMEs kept rendered.
+const cacheSize = 256
+
+// renderCached renders src, or returns what it rendered for key before.
+func (m *markdown) renderCached(key, src string) template.HTML {
+	m.mu.Lock()
+	out, ok := m.cache[key]
+	m.mu.Unlock()
+	if ok {
+		return out
+	}
+	out = m.render(src)
+	m.mu.Lock()
+	if len(m.cache) >= cacheSize {
+		clear(m.cache)
+	}
+	m.cache[key] = out
+	m.mu.Unlock()
+	return out
 }
 
 func newMarkdown() *markdown {
@@ -33,6 +61,7 @@ func newMarkdown() *markdown {
 			goldmark.WithRendererOptions(html.WithUnsafe()),
 		),
 		policy: p,
+		cache:  map[string]template.HTML{},
 	}
 }
 

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"io"
 	"net/http"
@@ -206,7 +207,8 @@ func (h *handler) describe(ctx context.Context, r *http.Request, v *viewer, pi *
 		}
 	}
 	if readme != "" {
-		view.Readme = h.md.render(readme)
+		key := fmt.Sprintf("%d/%d/%d", cur.ID, cur.UpdatedAt.UnixNano(), len(readme))
+		view.Readme = h.md.renderCached(key, readme)
 	}
 	if tv.install != nil {
 		in := h.installInput(r, pi, cur, files)

@@ -14,3 +14,8 @@ CREATE TABLE web_sessions (
 );
 CREATE INDEX web_sessions_token_idx ON web_sessions (token_id);
 CREATE INDEX web_sessions_expires_idx ON web_sessions (expires_at);
+
+-- A package's deleted versions, for the web pages' (and the REST API's
+-- state=deleted) list of what can still be restored, without walking the
+-- active ones.
+CREATE INDEX versions_package_deleted_idx ON versions (package_id, id) WHERE deleted_at IS NOT NULL;

@@ -339,7 +339,22 @@ func (s *DB) q(query string) string {
 	return out
 }
 
+// stmtCtx is the context a statement runs with. SQLite statements run to
+// their end once started: the SQLite driver interrupts a statement whose
+// context ends, and an interrupted INSERT … RETURNING can leave its
+// statement unfinished on the connection, holding a transaction (or the
+// write lock) that nothing ends, so that every later write through it is
+// lost or refused. SQLite statements are short; one whose context ended
+// before it starts still fails at once.
+func (s *DB) stmtCtx(ctx context.Context) context.Context {
+	if s.d != dialectSQLite || ctx.Err() != nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
+}
+
 func (s *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = s.stmtCtx(ctx)
 	if st := s.stmt(ctx, s.writeStmts, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -347,6 +362,7 @@ func (s *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 }
 
 func (s *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = s.stmtCtx(ctx)
 	if st := s.stmt(ctx, s.readStmts, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -354,6 +370,7 @@ func (s *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, e
 }
 
 func (s *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = s.stmtCtx(ctx)
 	if st := s.stmt(ctx, s.readStmts, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -362,6 +379,7 @@ func (s *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 
 // writeRow runs a query that changes data and returns a row (RETURNING).
 func (s *DB) writeRow(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = s.stmtCtx(ctx)
 	if st := s.stmt(ctx, s.writeStmts, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}

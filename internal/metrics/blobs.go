@@ -14,6 +14,8 @@ import (
 type ageBlobStore interface {
 	packages.BlobStore
 	packages.BlobAgeDeleter
+	// Ping is the health check's probe.
+	Ping(ctx context.Context) error
 }
 
 // blobs times the operations of a blob store. Readers and upload sessions
@@ -40,6 +42,11 @@ func InstrumentBlobs(b packages.BlobStore, m *Metrics) (packages.BlobStore, bool
 
 func (b *blobs) time(op string, start time.Time, err *error) {
 	observe(b.m.blobTime, b.m.blobErrors, op, start, *err)
+}
+
+func (b *blobs) Ping(ctx context.Context) (err error) {
+	defer b.time("Ping", time.Now(), &err)
+	return b.inner.Ping(ctx)
 }
 
 func (b *blobs) Stat(ctx context.Context, digest string) (size int64, err error) {

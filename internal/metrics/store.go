@@ -41,7 +41,35 @@ func InstrumentStore(st packages.Store, m *Metrics) (packages.Store, bool) {
 	if !ok {
 		return st, false
 	}
-	return &store{full: f, m: m}, true
+	w := &store{full: f, m: m}
+	if r, ok := st.(probedStore); ok {
+		return &probed{store: w, probes: r}, true
+	}
+	return w, true
+}
+
+// probedStore is a store the health checks probe: it answers a ping and
+// tells which migrations its database lacks. Transactions are not probed.
+type probedStore interface {
+	Ping(ctx context.Context) error
+	PendingMigrations(ctx context.Context) ([]string, error)
+}
+
+// probed is the decorator of a probed store: the probes pass through,
+// timed like every other operation.
+type probed struct {
+	*store
+	probes probedStore
+}
+
+func (p *probed) Ping(ctx context.Context) (err error) {
+	defer p.time("Ping", time.Now(), &err)
+	return p.probes.Ping(ctx)
+}
+
+func (p *probed) PendingMigrations(ctx context.Context) (r0 []string, err error) {
+	defer p.time("PendingMigrations", time.Now(), &err)
+	return p.probes.PendingMigrations(ctx)
 }
 
 func (s *store) time(op string, start time.Time, err *error) {

@@ -208,6 +208,13 @@ func populate(t *testing.T, s *side) *fixture {
 		Action: "published", Payload: []byte(`{"action":"published"}`), State: packages.DeliveryPending,
 		NextAttemptAt: time.Now(), LeaseUntil: &lease, RequestHeaders: map[string]string{"X-GitHub-Event": "package"}}))
 
+	// A signed-in web session and a retention policy.
+	now := time.Now()
+	must(t, st.CreateSession(ctx, &packages.Session{Hash: "cc33", UserID: f.user.ID, TokenID: tok.ID,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}))
+	must(t, st.CreateRetentionPolicy(ctx, &packages.RetentionPolicy{OwnerID: f.org.ID, Type: packages.TypeContainer,
+		Name: "app*", KeepNewest: 5, OlderThan: 30 * 24 * time.Hour, Untagged: true, CreatedBy: f.user.ID}))
+
 	// Layers pushed to a name with no package yet.
 	layer := blob("pending layer")
 	must(t, st.LinkPendingBlob(ctx, packages.PendingKey{OwnerID: f.user.ID, Type: packages.TypeContainer, Name: "next", UserID: f.user.ID}, layer.Digest, time.Now()))

@@ -406,6 +406,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	hooks := webhooks.New(s.storage.Service, restapi.NewPayloads(s.storage.Service, s.cfg.BaseURL), webhooks.Options{
 		Timeout: s.cfg.WebhookTimeout, RetryBase: s.cfg.WebhookRetryBase, MaxAttempts: s.cfg.WebhookMaxAttempts, Logger: s.logger,
+		Observer: s.metrics,
 	})
 	hooksDone := make(chan struct{})
 	go func() { defer close(hooksDone); hooks.Run(ctx) }()

@@ -56,6 +56,16 @@ type Options struct {
 	Logger *slog.Logger
 	// Version is the version of Packhub, for User-Agent.
 	Version string
+	// Observer is told of every attempt that reached a receiver or failed
+	// to; nil: nobody.
+	Observer Observer
+}
+
+// Observer is what the worker reports each delivery attempt into: the
+// event, whether the receiver took it (a 2xx answer) and how long the
+// attempt took (the registry metrics implement it).
+type Observer interface {
+	WebhookDelivered(event string, delivered bool, took time.Duration)
 }
 
 // MaxResponseBody is how much of a receiver's answer is recorded.
@@ -193,7 +203,11 @@ func (w *Worker) attempt(ctx context.Context, d *packages.Delivery) {
 	}
 	start := time.Now()
 	res, err := client.Do(req)
-	d.Duration = time.Since(start).Seconds()
+	took := time.Since(start)
+	d.Duration = took.Seconds()
+	if w.opts.Observer != nil {
+		defer func() { w.opts.Observer.WebhookDelivered(d.Event, d.State == packages.DeliveryDelivered, took) }()
+	}
 	at := w.svc.Now()
 	d.DeliveredAt = &at
 	if err != nil {

@@ -345,6 +345,22 @@ func testWebhookDeliveries(t *testing.T, db Database) {
 	if n := len(npmGot["package"]) + len(npmGot["registry_package"]); n != 4 {
 		t.Errorf("npm deliveries took %d requests, want 4 (two answered 500, then retried)", n)
 	}
+	// The attempts are counted on /metrics, the failed ones too.
+	var delivered, failed float64
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		m := scrape(t, s)
+		delivered, failed = 0, 0
+		for _, event := range []string{"package", "registry_package"} {
+			delivered += m[`packhub_webhook_deliveries_total{event="`+event+`",result="delivered"}`]
+			failed += m[`packhub_webhook_deliveries_total{event="`+event+`",result="failed"}`]
+		}
+		if delivered >= 4 && failed >= 2 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if delivered < 4 || failed < 2 {
+		t.Errorf("/metrics counts %v delivered and %v failed webhook attempts, want at least 4 and 2", delivered, failed)
+	}
 
 	// The receiver is down when a version is deleted; the server is
 	// killed with the deliveries pending; the receiver comes back, then

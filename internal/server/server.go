@@ -45,6 +45,11 @@ type Storage struct {
 	Registry *prometheus.Registry
 	Metrics  *regmetrics.Metrics
 	logger   *slog.Logger
+	// opened are the stores as opened, under any decorator: the health
+	// checks use their own powers (Ping, PendingMigrations), which a
+	// decorator need not pass on.
+	openedStore packages.Store
+	openedBlobs packages.BlobStore
 }
 
 // StorageOption tunes OpenStorage.
@@ -99,7 +104,7 @@ func OpenStorage(ctx context.Context, cfg config.Config, logger *slog.Logger, op
 		st.Close()
 		return nil, fmt.Errorf("open blob store: %w", err)
 	}
-	out := &Storage{logger: logger}
+	out := &Storage{logger: logger, openedStore: st, openedBlobs: blobs}
 	popts := packages.Options{
 		RestoreWindow: cfg.RestoreWindow,
 		UploadMaxAge:  cfg.UploadMaxAge,
@@ -145,24 +150,40 @@ func (s *Storage) instrument(st packages.Store, blobs packages.BlobStore, logger
 // the blob store answer, and (for /readyz) the schema has every migration
 // of this build.
 func (s *Storage) healthProbes() []health.Probe {
-	var probes []health.Probe
-	if p, ok := s.Store.(health.Pinger); ok {
-		probes = append(probes, health.Probe{Reason: "database unreachable", Check: p.Ping})
+	st, blobStore := s.openedStore, s.openedBlobs
+	if st == nil {
+		st = s.Store
 	}
-	blobs := func(ctx context.Context) error {
-		// A store without a check of its own answers a lookup of a blob
-		// nobody stores.
-		_, err := s.Blobs.Stat(ctx, "sha256:"+strings.Repeat("0", 64))
+	if blobStore == nil {
+		blobStore = s.Blobs
+	}
+	// A store without a check of its own answers a lookup of a row, or a
+	// blob, nobody stores.
+	db := func(ctx context.Context) error {
+		_, err := st.GetOwnerByID(ctx, -1)
 		if packages.IsNotFound(err) {
 			return nil
 		}
 		return err
 	}
-	if p, ok := s.Blobs.(health.Pinger); ok {
+	if p, ok := st.(health.Pinger); ok {
+		db = p.Ping
+	}
+	blobs := func(ctx context.Context) error {
+		_, err := blobStore.Stat(ctx, "sha256:"+strings.Repeat("0", 64))
+		if packages.IsNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	if p, ok := blobStore.(health.Pinger); ok {
 		blobs = p.Ping
 	}
-	probes = append(probes, health.Probe{Reason: "blob store unreachable", Check: blobs})
-	if m, ok := s.Store.(migrationChecker); ok {
+	probes := []health.Probe{
+		{Reason: "database unreachable", Check: db},
+		{Reason: "blob store unreachable", Check: blobs},
+	}
+	if m, ok := st.(migrationChecker); ok {
 		probes = append(probes, health.Probe{Reason: "database migrations pending (run packhub migrate)", ReadyOnly: true,
 			Check: func(ctx context.Context) error {
 				pending, err := m.PendingMigrations(ctx)

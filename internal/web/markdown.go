@@ -22,9 +22,9 @@ type markdown struct {
 	md     goldmark.Markdown
 	policy *bluemonday.Policy
 
-	// cache keeps rendered READMEs by a key that changes with the
-	// version (its id and update time), so that a page seen again does
-	// not render its README again; it is emptied when full.
+	// cache keeps rendered READMEs by the SHA-256 of their source, so
+	// that a page seen again does not render its README again; it is
+	// emptied when full.
 	mu    sync.Mutex
 	cache map[string]template.HTML
 }

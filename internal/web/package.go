@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -207,8 +208,9 @@ func (h *handler) describe(ctx context.Context, r *http.Request, v *viewer, pi *
 		}
 	}
 	if readme != "" {
-		key := fmt.Sprintf("%d/%d/%d", cur.ID, cur.UpdatedAt.UnixNano(), len(readme))
-		view.Readme = h.md.renderCached(key, readme)
+		// Keyed by the source, read on every view: whatever changed it,
+		// on any replica and within any tick of the clock, makes a new key.
+		view.Readme = h.md.renderCached(fmt.Sprintf("%x", sha256.Sum256([]byte(readme))), readme)
 	}
 	if tv.install != nil {
 		in := h.installInput(r, pi, cur, files)

@@ -290,3 +290,28 @@ func (s *Service) VisibilityChoices(pi *PackageInfo) []Visibility {
 
 // Granular reports whether packages of a type take per-package grants.
 func (s *Service) Granular(t Type) bool { return s.specs.spec(t).Granular() }
+
+// FileSums is a file of a version with its checksums.
+type FileSums struct {
+	File
+	Sums Checksums
+}
+
+// VersionFileChecksums returns the files of an active version of a package
+// the caller may read, with their checksums, as FileChecksums gives them
+// one at a time.
+func (s *Service) VersionFileChecksums(ctx context.Context, a *Actor, ref PackageRef, version string) ([]FileSums, error) {
+	_, _, fs, err := s.VersionFiles(ctx, a, ref, version)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]FileSums, len(fs))
+	for i := range fs {
+		sums, err := s.BlobChecksums(ctx, fs[i].Digest)
+		if err != nil {
+			return nil, fmt.Errorf("checksums of %s: %w", fs[i].Digest, err)
+		}
+		out[i] = FileSums{File: fs[i], Sums: sums}
+	}
+	return out, nil
+}

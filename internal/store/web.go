@@ -129,3 +129,16 @@ func (s *DB) FileTotals(ctx context.Context, versionIDs []int64) (map[int64]pack
 	}
 	return out, s.fail("file totals", rows.Err())
 }
+
+// Analyze refreshes the query planner's statistics: ANALYZE on SQLite,
+// VACUUM ANALYZE on PostgreSQL (whose autovacuum does it too, later). A
+// bulk load wants it before it is read; the web pages' benchmark calls
+// it after seeding.
+func (s *DB) Analyze(ctx context.Context) error {
+	q := "ANALYZE"
+	if s.d == dialectPostgres {
+		q = "VACUUM ANALYZE"
+	}
+	_, err := s.write.ExecContext(ctx, q)
+	return s.fail("analyze", err)
+}

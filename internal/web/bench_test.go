@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -48,6 +49,11 @@ func BenchmarkPackagePages(b *testing.B) {
 				b.Fatal(err)
 			}
 			lastID := seedVersions(b, svc, st, a)
+			if an, ok := st.(interface{ Analyze(context.Context) error }); ok {
+				if err := an.Analyze(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
 			b.Logf("%s: seeded %d versions in %v", d.Name, benchVersions, time.Since(start).Round(time.Millisecond))
 
 			pages := web.New(svc, web.Options{BaseURL: "http://packhub.test", Key: []byte("bench")})

@@ -13,17 +13,26 @@ import (
 // perPage is the length of every list's page.
 const perPage = 30
 
-// maxPage bounds the page number a list takes, as the REST API bounds
-// its package lists.
-const maxPage = 10000 / perPage
+// maxPage bounds the page number a package list takes, as the REST API
+// bounds its package lists (page × per_page ≤ 10,000); maxVersionPage
+// bounds a list of versions, which the REST API does not bound.
+const (
+	maxPage        = 10000 / perPage
+	maxVersionPage = 1 << 24
+)
 
 // pageParam reads ?page=, 1 when absent or not a positive number.
-func pageParam(q url.Values) int {
-	n, err := strconv.Atoi(q.Get("page"))
+func pageParam(q url.Values) int { return pageParamMax(q, "page", maxPage) }
+
+// versionPageParam reads the page of a list of versions.
+func versionPageParam(q url.Values, param string) int { return pageParamMax(q, param, maxVersionPage) }
+
+func pageParamMax(q url.Values, param string, limit int) int {
+	n, err := strconv.Atoi(q.Get(param))
 	if err != nil || n < 1 {
 		return 1
 	}
-	return min(n, maxPage)
+	return min(n, limit)
 }
 
 // pager is a list's navigation.
@@ -32,10 +41,13 @@ type pager struct {
 	Prev, Next         string // URLs; "" when there is none
 }
 
-func newPager(r *http.Request, page, total int) pager { return pagerFor(r, "page", page, total) }
+func newPager(r *http.Request, page, total int) pager {
+	return pagerFor(r, "page", maxPage, page, total)
+}
 
-// pagerFor pages with the query parameter param, keeping the others.
-func pagerFor(r *http.Request, param string, page, total int) pager {
+// pagerFor pages with the query parameter param, up to page limit,
+// keeping the other parameters.
+func pagerFor(r *http.Request, param string, limit, page, total int) pager {
 	pages := max((total+perPage-1)/perPage, 1)
 	p := pager{Page: page, Pages: pages, Total: total}
 	link := func(n int) string {
@@ -54,7 +66,7 @@ func pagerFor(r *http.Request, param string, page, total int) pager {
 	if page > 1 {
 		p.Prev = link(min(page-1, pages))
 	}
-	if page < pages && page < maxPage {
+	if page < pages && page < limit {
 		p.Next = link(page + 1)
 	}
 	return p

@@ -158,14 +158,14 @@ func (h *handler) packagePage(scope packages.OwnerScope) http.HandlerFunc {
 			h.notFound(w, r)
 			return
 		}
-		page := pageParam(r.URL.Query())
+		page := versionPageParam(r.URL.Query(), "page")
 		pi, vs, total, err := h.svc.ListVersionSummaries(ctx, v.actor, ref, packages.Active, packages.Page{Page: page, PerPage: perPage}, packages.ViaWeb)
 		if err != nil {
 			h.fail(w, r, v, err)
 			return
 		}
 		ref.Name = pi.Name
-		view := packageView{Item: itemOf(pi), Versions: h.rowsOf(pi, vs), Pager: newPager(r, page, total)}
+		view := packageView{Item: itemOf(pi), Versions: h.rowsOf(pi, vs), Pager: pagerFor(r, "page", maxVersionPage, page, total)}
 		if h.svc.Allowed(ctx, v.actor, ref, packages.OpDelete, packages.ViaWeb) == nil {
 			view.SettingsURL = pkgURL(pi) + "/settings"
 		}
@@ -413,20 +413,17 @@ func (h *handler) versionPage(scope packages.OwnerScope) http.HandlerFunc {
 			view.SettingsURL = pkgURL(pi) + "/settings"
 		}
 		if vi.DeletedAt == nil {
-			_, _, files, err := h.svc.VersionFiles(ctx, v.actor, ref, vi.Name)
+			withSums, err := h.svc.VersionFileChecksums(ctx, v.actor, ref, vi.Name)
 			if err != nil {
 				h.fail(w, r, v, err)
 				return
 			}
-			for _, f := range files {
+			files := make([]packages.File, len(withSums))
+			for i, f := range withSums {
+				files[i] = f.File
 				sum.FileCount++
 				sum.Size += f.Size
-				_, sums, err := h.svc.FileChecksums(ctx, v.actor, packages.OpenFileRequest{Package: ref, Version: vi.Name, Name: f.Name})
-				if err != nil {
-					h.fail(w, r, v, err)
-					return
-				}
-				view.FileRows = append(view.FileRows, fileRow{Name: f.Name, Size: f.Size, MediaType: f.MediaType, Digest: f.Digest, Sums: sums})
+				view.FileRows = append(view.FileRows, fileRow{Name: f.Name, Size: f.Size, MediaType: f.MediaType, Digest: f.Digest, Sums: f.Sums})
 			}
 			if tv := viewOf(pi.Type); tv.install != nil {
 				view.Install = tv.install(h.installInput(r, pi, &sum, files))

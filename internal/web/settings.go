@@ -51,25 +51,22 @@ func (h *handler) settings(w http.ResponseWriter, r *http.Request, scope package
 		return
 	}
 	q := r.URL.Query()
-	pg := pageParam(q)
+	pg := versionPageParam(q, "page")
 	pi, vs, total, err := h.svc.ListVersionSummaries(ctx, v.actor, ref, packages.Active, packages.Page{Page: pg, PerPage: perPage}, packages.ViaWeb)
 	if err != nil {
 		h.fail(w, r, v, err)
 		return
 	}
 	ref.Name = pi.Name
-	dpage := 1
-	if n, err := strconv.Atoi(q.Get("deleted")); err == nil && n > 1 {
-		dpage = min(n, maxPage)
-	}
+	dpage := versionPageParam(q, "deleted")
 	_, dvs, dtotal, err := h.svc.ListVersionSummaries(ctx, v.actor, ref, packages.Deleted, packages.Page{Page: dpage, PerPage: perPage}, packages.ViaWeb)
 	if err != nil {
 		h.fail(w, r, v, err)
 		return
 	}
 	view := settingsView{Item: itemOf(pi), PackageURL: pkgURL(pi), Base: pkgURL(pi) + "/settings", Visibility: string(pi.Visibility),
-		Granular: h.svc.Granular(pi.Type), Versions: h.rowsOf(pi, vs), Pager: newPager(r, pg, total),
-		Deleted: h.rowsOf(pi, dvs), DeletedPage: pagerFor(r, "deleted", dpage, dtotal)}
+		Granular: h.svc.Granular(pi.Type), Versions: h.rowsOf(pi, vs), Pager: pagerFor(r, "page", maxVersionPage, pg, total),
+		Deleted: h.rowsOf(pi, dvs), DeletedPage: pagerFor(r, "deleted", maxVersionPage, dpage, dtotal)}
 	for _, c := range h.svc.VisibilityChoices(pi) {
 		view.Choices = append(view.Choices, option{Value: string(c), Label: string(c), Selected: c == pi.Visibility})
 	}

@@ -201,6 +201,16 @@ func (b *webBrowser) signOut() {
 	b.wantText("signed out", "Sign in", "You are signed out.")
 }
 
+// shotAt scrolls to an element and takes a screenshot there.
+func (b *webBrowser) shotAt(name, sel string) {
+	b.t.Helper()
+	if b.shots == "" {
+		return
+	}
+	b.do("scroll to "+sel, chromedp.ScrollIntoView(chromedp.CSS(sel)))
+	b.shot(name)
+}
+
 // shot writes a screenshot of the page into the screenshot folder, when
 // PACKHUB_SCREENSHOTS names one: NAME.png, of the viewport, a small PNG.
 func (b *webBrowser) shot(name string) {

@@ -53,7 +53,7 @@ func TestDecoratorsKeepPowers(t *testing.T) {
 			keepsMethods(t, raw, wrapped)
 			err := wrapped.WithTx(context.Background(), func(tx packages.Store) error {
 				// A transaction is not probed by the health checks.
-				keepsMethods(t, raw, tx, "Ping", "PendingMigrations")
+				keepsMethods(t, raw, tx, "Ping", "PendingMigrations", "Analyze")
 				return nil
 			})
 			if err != nil {

@@ -48,11 +48,14 @@ func InstrumentStore(st packages.Store, m *Metrics) (packages.Store, bool) {
 	return w, true
 }
 
-// probedStore is a store the health checks probe: it answers a ping and
-// tells which migrations its database lacks. Transactions are not probed.
+// probedStore is the powers of an opened database that its transactions
+// lack: the health checks' probes (a ping, the migrations its database
+// lacks) and refreshing the planner's statistics.
 type probedStore interface {
 	Ping(ctx context.Context) error
 	PendingMigrations(ctx context.Context) ([]string, error)
+	// Analyze refreshes the query planner's statistics.
+	Analyze(ctx context.Context) error
 }
 
 // probed is the decorator of a probed store: the probes pass through,
@@ -65,6 +68,11 @@ type probed struct {
 func (p *probed) Ping(ctx context.Context) (err error) {
 	defer p.time("Ping", time.Now(), &err)
 	return p.probes.Ping(ctx)
+}
+
+func (p *probed) Analyze(ctx context.Context) (err error) {
+	defer p.time("Analyze", time.Now(), &err)
+	return p.probes.Analyze(ctx)
 }
 
 func (p *probed) PendingMigrations(ctx context.Context) (r0 []string, err error) {

@@ -20,7 +20,7 @@ run:
 test:
 	./scripts/install-test-deps.sh
 	./scripts/lint.sh
-	CGO_ENABLED=1 ./scripts/with-postgres.sh $(GO) test -race -count=1 -timeout 20m ./...
+	CGO_ENABLED=1 ./scripts/with-postgres.sh $(GO) test -race -count=1 -timeout 45m ./...
 
 test-deps:
 	./scripts/install-test-deps.sh

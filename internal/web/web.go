@@ -3,7 +3,7 @@
 // and versions, a version with its files and checksums, and a package's
 // settings (visibility, access, delete and restore). Pages are rendered on
 // the server from embedded templates and one small stylesheet; the only
-// script is an embedded copy-to-clipboard helper, and the pages work
+// script is an embedded one that adds copy buttons, and the pages work
 // without it.
 //
 // The pages share GitHub's web paths with the REST API: Route sends a

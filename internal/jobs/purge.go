@@ -48,14 +48,5 @@ func (r *Runner) RunOnce(ctx context.Context, dryRun bool) (*packages.PurgeRepor
 
 // Run runs the purge job every interval until ctx is done.
 func (r *Runner) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			_, _ = r.RunOnce(ctx, false)
-		}
-	}
+	every(ctx, interval, func(ctx context.Context) { _, _ = r.RunOnce(ctx, false) })
 }

@@ -47,14 +47,5 @@ func (r *Retention) RunOnce(ctx context.Context, ownerLogin string, dryRun bool)
 
 // Run applies the policies every interval until ctx is done.
 func (r *Retention) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			_, _ = r.RunOnce(ctx, "", false)
-		}
-	}
+	every(ctx, interval, func(ctx context.Context) { _, _ = r.RunOnce(ctx, "", false) })
 }

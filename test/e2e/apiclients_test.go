@@ -55,7 +55,10 @@ func octokit(t *testing.T, name string, args ...string) []byte {
 }
 
 // TestOctokit lists and gets packages with @octokit/rest.
-func TestOctokit(t *testing.T) { eachDatabase(t, testOctokit) }
+func TestOctokit(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testOctokit)
+}
 
 func testOctokit(t *testing.T, db Database) {
 	f := newFixture(t, db)
@@ -104,7 +107,10 @@ func testOctokit(t *testing.T, db Database) {
 
 // TestGHAPI lists and gets packages with `gh api`, which speaks only HTTPS
 // to an enterprise host.
-func TestGHAPI(t *testing.T) { eachDatabase(t, testGHAPI) }
+func TestGHAPI(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testGHAPI)
+}
 
 func testGHAPI(t *testing.T, db Database) {
 	gh := requireTool(t, "gh")
@@ -164,7 +170,10 @@ func testGHAPI(t *testing.T, db Database) {
 // package-cleanup action for GitHub Packages does with the organization as
 // the owner. The organization's rules stay: a package admin who is not an
 // organization admin may not delete.
-func TestOctokitOrgThroughUsersPath(t *testing.T) { eachDatabase(t, testOctokitOrgThroughUsersPath) }
+func TestOctokitOrgThroughUsersPath(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testOctokitOrgThroughUsersPath)
+}
 
 func testOctokitOrgThroughUsersPath(t *testing.T, db Database) {
 	f := newFixture(t, db)

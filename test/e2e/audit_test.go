@@ -64,7 +64,10 @@ func adminEvents(t *testing.T, s *Server, token, query string) []auditEntry {
 // the actor, IP, User-Agent and request id, through the site
 // administrator's REST endpoint and `packhub admin events`; anyone else
 // is refused; a token's use is recorded once, not once a request.
-func TestAuditLog(t *testing.T) { eachDatabase(t, testAuditLog) }
+func TestAuditLog(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testAuditLog)
+}
 
 func testAuditLog(t *testing.T, db Database) {
 	npmBin := requireTool(t, "npm")

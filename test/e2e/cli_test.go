@@ -41,7 +41,10 @@ func runPackhub(t *testing.T, env []string, args ...string) (stdout, stderr stri
 
 // TestAdminCLI checks the administration contract: flags before or after
 // positional arguments, the token alone on stdout, clear errors.
-func TestAdminCLI(t *testing.T) { eachDatabase(t, testAdminCLI) }
+func TestAdminCLI(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testAdminCLI)
+}
 
 func testAdminCLI(t *testing.T, db Database) {
 	dir := t.TempDir()
@@ -111,7 +114,10 @@ func testAdminCLI(t *testing.T, db Database) {
 }
 
 // TestConfigFile starts the server from a JSON config file.
-func TestConfigFile(t *testing.T) { eachDatabase(t, testConfigFile) }
+func TestConfigFile(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testConfigFile)
+}
 
 func testConfigFile(t *testing.T, db Database) {
 	dir := t.TempDir()
@@ -165,7 +171,10 @@ func testConfigFile(t *testing.T, db Database) {
 
 // TestGC checks `packhub gc`: a dry run lists and keeps, a real run
 // removes what was deleted past the restore window.
-func TestGC(t *testing.T) { eachDatabase(t, testGC) }
+func TestGC(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testGC)
+}
 
 func testGC(t *testing.T, db Database) {
 	f := newFixture(t, db)
@@ -205,7 +214,10 @@ func testGC(t *testing.T, db Database) {
 
 // TestOversizedHeaders: headers past the limit get a JSON error with 431,
 // never a panic or a dropped connection.
-func TestOversizedHeaders(t *testing.T) { eachDatabase(t, testOversizedHeaders) }
+func TestOversizedHeaders(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testOversizedHeaders)
+}
 
 func testOversizedHeaders(t *testing.T, db Database) {
 	s := StartServer(t, db)
@@ -248,6 +260,7 @@ var cliCommands = []string{
 // TestCLIHelp: packhub --help lists every command; --help on every command
 // and group prints to stdout and exits 0.
 func TestCLIHelp(t *testing.T) {
+	t.Parallel()
 	stdout, stderr, code := runPackhub(t, nil, "--help")
 	if code != 0 || stderr != "" {
 		t.Fatalf("--help: exit %d, stderr %q", code, stderr)
@@ -271,6 +284,7 @@ func TestCLIHelp(t *testing.T) {
 // TestCLIVersion: --version prints the version set at build time, or
 // "dev" (or the module version Go recorded) without one.
 func TestCLIVersion(t *testing.T) {
+	t.Parallel()
 	stdout, stderr, code := runPackhub(t, nil, "--version")
 	if code != 0 || stderr != "" || !regexp.MustCompile(`^packhub \S+\n$`).MatchString(stdout) {
 		t.Fatalf("--version: exit %d, stdout %q, stderr %q", code, stdout, stderr)
@@ -288,6 +302,7 @@ func TestCLIVersion(t *testing.T) {
 
 // TestCLIUsageErrors: a usage error exits 2 and prints its error once.
 func TestCLIUsageErrors(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	tests := []struct {
 		args []string
@@ -315,6 +330,7 @@ func TestCLIUsageErrors(t *testing.T) {
 // TestConfigFileEveryCommand: the documented config file, with settings
 // only serve takes, serves every command.
 func TestConfigFileEveryCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	cfg := filepath.Join(dir, "packhub.json")
@@ -348,6 +364,7 @@ func TestConfigFileEveryCommand(t *testing.T) {
 
 // TestConfigProblems: bad settings are refused clearly, every one at once.
 func TestConfigProblems(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "bad.json")
 	if err := os.WriteFile(cfg, []byte(`{"adress": "x", "log-format": "xml", "max-blob-size": "huge"}`), 0o600); err != nil {
@@ -452,6 +469,7 @@ func (p *serveProcess) waitListening(t *testing.T) string {
 // TestServePortZero: --addr HOST:0 listens on a free port, and the log and
 // the derived base URL name that port.
 func TestServePortZero(t *testing.T) {
+	t.Parallel()
 	p := startServe(t, nil, "serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--purge-interval", "0")
 	line := p.waitListening(t)
 	m := regexp.MustCompile(`addr=127\.0\.0\.1:(\d+) base_url=http://127\.0\.0\.1:(\d+) `).FindStringSubmatch(line)
@@ -472,6 +490,7 @@ func TestServePortZero(t *testing.T) {
 // TestServeBadTLS: a certificate that does not load stops serve before it
 // claims to listen.
 func TestServeBadTLS(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.pem")
 	if err := os.WriteFile(bad, []byte("not a certificate"), 0o600); err != nil {

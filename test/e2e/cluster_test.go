@@ -39,14 +39,10 @@ type cluster struct {
 // sharedBlobStore returns the --blob-store URL every replica of a test
 // cluster is given: a fresh bucket of a real S3 server (versitygw) started
 // for the test, whose credentials every packhub process of the test takes
-// from the environment, as the replicas of a deployment do.
+// from the environment (TestMain), as the replicas of a deployment do.
 func sharedBlobStore(t *testing.T) (string, *s3server.Server) {
 	t.Helper()
 	srv := s3server.Start(t)
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
 	return srv.URL(srv.NewBucket(t), "packhub"), srv
 }
 

@@ -21,7 +21,10 @@ import (
 // temporary area. `packhub gc --dry-run` reports it and removes nothing;
 // `packhub gc` removes it once it is older than the grace period, and not
 // before.
-func TestGCAfterKilledUpload(t *testing.T) { eachDatabase(t, testGCAfterKilledUpload) }
+func TestGCAfterKilledUpload(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testGCAfterKilledUpload)
+}
 
 func testGCAfterKilledUpload(t *testing.T, db Database) {
 	s := StartServer(t, db)
@@ -116,7 +119,10 @@ func waitForFile(t *testing.T, dir string, size int64) string {
 // TestPushToFullDisk: oras pushing to a server whose blob store is full
 // is told the registry is out of space, and a push that fits succeeds
 // after the failed one freed its room.
-func TestPushToFullDisk(t *testing.T) { eachDatabase(t, testPushToFullDisk) }
+func TestPushToFullDisk(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testPushToFullDisk)
+}
 
 func testPushToFullDisk(t *testing.T, db Database) {
 	oras := requireTool(t, "oras")

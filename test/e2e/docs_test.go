@@ -106,6 +106,7 @@ var docTools = []string{"crane", "skopeo", "oras", "regctl", "npm", "gh", "curl"
 // written, each page in a fresh directory with its own server, home
 // directory and client configuration.
 func TestDocs(t *testing.T) {
+	t.Parallel()
 	bin, err := binary()
 	if err != nil {
 		t.Fatal(err)

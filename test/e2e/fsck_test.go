@@ -71,7 +71,10 @@ func runFsck(t *testing.T, s *Server, args ...string) (stdout, stderr string, co
 // wrong counter), and checks that packhub fsck reports each (exit 1), that
 // --repair mends them while the server keeps serving and clients keep
 // publishing, and that a second run is clean (exit 0).
-func TestFsck(t *testing.T) { eachDatabase(t, testFsck) }
+func TestFsck(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testFsck)
+}
 
 func testFsck(t *testing.T, db Database) {
 	npm := requireTool(t, "npm")

@@ -102,7 +102,10 @@ func wantStatus(t *testing.T, what string, resp *github.Response, err error, wan
 }
 
 // TestGoGitHubUserPackages drives every UsersService package method.
-func TestGoGitHubUserPackages(t *testing.T) { eachDatabase(t, testGoGitHubUserPackages) }
+func TestGoGitHubUserPackages(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testGoGitHubUserPackages)
+}
 
 func testGoGitHubUserPackages(t *testing.T, db Database) { goGitHubUserPackages(t, newFixture(t, db)) }
 
@@ -222,7 +225,10 @@ func goGitHubUserPackages(t *testing.T, f *fixture) {
 }
 
 // TestGoGitHubOrgPackages drives every OrganizationsService package method.
-func TestGoGitHubOrgPackages(t *testing.T) { eachDatabase(t, testGoGitHubOrgPackages) }
+func TestGoGitHubOrgPackages(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testGoGitHubOrgPackages)
+}
 
 func testGoGitHubOrgPackages(t *testing.T, db Database) { goGitHubOrgPackages(t, newFixture(t, db)) }
 

@@ -230,7 +230,10 @@ func mavenVersionID(t *testing.T, s *Server, token, pkg, version string) int64 {
 // dependency:get through OWNER/*, a REST delete and restore seen by the
 // build at once, a read-only token refused, and anonymous reads of a
 // public repository allowed and of a private one refused.
-func TestMaven(t *testing.T) { eachDatabase(t, testMaven) }
+func TestMaven(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testMaven)
+}
 
 func testMaven(t *testing.T, db Database) {
 	bin := requireTool(t, "mvn")
@@ -373,7 +376,10 @@ func testMaven(t *testing.T, db Database) {
 // TestMavenUncleanPaths checks that paths with dot segments reach the
 // Maven registry, which refuses them, instead of being redirected to
 // their cleaned form, and that nothing is stored.
-func TestMavenUncleanPaths(t *testing.T) { eachDatabase(t, testMavenUncleanPaths) }
+func TestMavenUncleanPaths(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testMavenUncleanPaths)
+}
 
 func testMavenUncleanPaths(t *testing.T, db Database) {
 	s := StartServer(t, db)

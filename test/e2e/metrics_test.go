@@ -68,7 +68,10 @@ func sumOf(m map[string]float64, name string, labels ...string) (float64, int) {
 // TestMetrics publishes and downloads with npm and crane, then scrapes
 // /metrics and finds the registry's series beside the HTTP ones, with
 // values that fit what was done.
-func TestMetrics(t *testing.T) { eachDatabase(t, testMetrics) }
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testMetrics)
+}
 
 func testMetrics(t *testing.T, db Database) {
 	npm := requireTool(t, "npm")

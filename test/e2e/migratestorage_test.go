@@ -191,6 +191,7 @@ func readFile(t *testing.T, path string) []byte {
 // deleted packages and versions restored. A second run copies nothing; a
 // run killed midway is finished by the next.
 func TestMigrateStorage(t *testing.T) {
+	t.Parallel()
 	pg := storetest.PostgresDSN(t) // fails in CI without PostgreSQL
 	crane := requireTool(t, "crane")
 	npmBin := requireTool(t, "npm")

@@ -135,7 +135,10 @@ func (u *npmUser) npmLoginArgs(user, password string, args ...string) (string, b
 // for its npm registry: npm writes the token into .npmrc, and whoami,
 // publish and install work with it. Another user's token, or a password,
 // is refused. npm logout drops the token from .npmrc without revoking it.
-func TestNpmLogin(t *testing.T) { eachDatabase(t, testNpmLogin) }
+func TestNpmLogin(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testNpmLogin)
+}
 
 func testNpmLogin(t *testing.T, db Database) {
 	bin := requireTool(t, "npm")

@@ -116,7 +116,10 @@ func vmHWM(t *testing.T, pid int) int64 {
 // 60 MiB readme (kept by an older Packhub or under a larger limit), eight
 // parallel publishes just under the limit, and sixteen reads of those. Every
 // packument shows the readme cut to npm's 65,536 characters.
-func TestNpmMemoryBounded(t *testing.T) { eachDatabase(t, testNpmMemoryBounded) }
+func TestNpmMemoryBounded(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testNpmMemoryBounded)
+}
 
 func testNpmMemoryBounded(t *testing.T, db Database) {
 	if _, err := os.Stat("/proc/self/status"); err != nil {

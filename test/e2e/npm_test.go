@@ -140,7 +140,10 @@ func restCall(t *testing.T, s *Server, method, path, token string) []byte {
 // TestNpm drives the real npm CLI against packhub serve: publish, install,
 // dist-tags, deprecate, unpublish, view, search, whoami, anonymous installs,
 // and a delete and restore through the REST API.
-func TestNpm(t *testing.T) { eachDatabase(t, testNpm) }
+func TestNpm(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testNpm)
+}
 
 func testNpm(t *testing.T, db Database) {
 	requireTool(t, "npm")

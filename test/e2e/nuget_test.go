@@ -204,7 +204,10 @@ func basicGet(t *testing.T, s *Server, url, token string) (int, []byte) {
 // anonymous install of a private package, Basic credentials from
 // nuget.config for restore, and search (nuget list, and the search
 // resource).
-func TestNuGet(t *testing.T) { eachDatabase(t, testNuGet) }
+func TestNuGet(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testNuGet)
+}
 
 func testNuGet(t *testing.T, db Database) {
 	nuget := newNugetClient(t)

@@ -13,7 +13,10 @@ import (
 // TestOCIGoGitHub pushes a nested image with crane, then drives the REST API
 // with go-github: list the package, its versions with tags, delete one,
 // restore it, and pull it again.
-func TestOCIGoGitHub(t *testing.T) { eachDatabase(t, testOCIGoGitHub) }
+func TestOCIGoGitHub(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testOCIGoGitHub)
+}
 
 func testOCIGoGitHub(t *testing.T, db Database) {
 	crane := requireTool(t, "crane")

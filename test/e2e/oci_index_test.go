@@ -15,6 +15,7 @@ import (
 // index over them with crane, deletes the index through the REST API
 // (its children stay), and pulls a public image anonymously.
 func TestOCIMultiArchIndexAndPublicPull(t *testing.T) {
+	t.Parallel()
 	eachDatabase(t, testOCIMultiArchIndexAndPublicPull)
 }
 

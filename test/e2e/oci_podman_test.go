@@ -9,7 +9,10 @@ import (
 
 // TestOCIPodman builds an image FROM scratch with podman, pushes it in
 // Docker schema 2 and OCI formats, and pulls it back.
-func TestOCIPodman(t *testing.T) { eachDatabase(t, testOCIPodman) }
+func TestOCIPodman(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testOCIPodman)
+}
 
 func testOCIPodman(t *testing.T, db Database) {
 	podman := requireTool(t, "podman")

@@ -105,7 +105,10 @@ func restJSON(t *testing.T, s *Server, method, path, token string, out any) int 
 
 // TestOCIClients pushes and pulls with crane, oras, skopeo and regctl
 // against the container registry of a real server.
-func TestOCIClients(t *testing.T) { eachDatabase(t, testOCIClients) }
+func TestOCIClients(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testOCIClients)
+}
 
 func testOCIClients(t *testing.T, db Database) {
 	requireTool(t, "crane")
@@ -206,7 +209,10 @@ func ociClientFlows(t *testing.T, s *Server) {
 
 // TestOCIRestDeleteRestore deletes and restores a container version and
 // package through the REST API and watches the registry follow.
-func TestOCIRestDeleteRestore(t *testing.T) { eachDatabase(t, testOCIRestDeleteRestore) }
+func TestOCIRestDeleteRestore(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testOCIRestDeleteRestore)
+}
 
 func testOCIRestDeleteRestore(t *testing.T, db Database) {
 	crane := requireTool(t, "crane")
@@ -267,7 +273,10 @@ func testOCIRestDeleteRestore(t *testing.T, db Database) {
 }
 
 // TestOCIDockerListener pushes OWNER/REPO/IMAGE to the docker listener.
-func TestOCIDockerListener(t *testing.T) { eachDatabase(t, testOCIDockerListener) }
+func TestOCIDockerListener(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testOCIDockerListener)
+}
 
 func testOCIDockerListener(t *testing.T, db Database) {
 	crane := requireTool(t, "crane")
@@ -335,7 +344,10 @@ func testOCIDockerListener(t *testing.T, db Database) {
 // shows no package in the REST API; the first manifest makes the package,
 // whose blobs include the ones pushed before. Anonymous clients are asked
 // to sign in alike for a private image and a missing one.
-func TestOCIBlobsBeforeManifest(t *testing.T) { eachDatabase(t, testOCIBlobsBeforeManifest) }
+func TestOCIBlobsBeforeManifest(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testOCIBlobsBeforeManifest)
+}
 
 func testOCIBlobsBeforeManifest(t *testing.T, db Database) {
 	oras := requireTool(t, "oras")

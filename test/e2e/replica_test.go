@@ -116,6 +116,7 @@ func waitHealth(t *testing.T, s *Server, path string, status int, want string) {
 // schema lacks a migration; /livez answers 200 throughout; all come back
 // to 200 once the cause is gone.
 func TestReplicaHealth(t *testing.T) {
+	t.Parallel()
 	dsn := storetest.PostgresDSN(t)
 	u, err := url.Parse(dsn)
 	if err != nil {
@@ -178,6 +179,7 @@ func TestReplicaHealth(t *testing.T) {
 // held as it stops, so that the count recorded is every acknowledged
 // download (and no more than were asked for).
 func TestReplicaShutdownFlushesDownloads(t *testing.T) {
+	t.Parallel()
 	c := startCluster(t, 3)
 	c.front.Admin("user", "create", "octo")
 	tok := c.front.Token("octo", "read:packages,write:packages")

@@ -40,7 +40,10 @@ func names(m map[string]int64) []string {
 // with the CLI and the REST API, lists what a dry run would delete, runs
 // them, and restores the deleted versions over REST; a package's last
 // version stays whatever the policy says.
-func TestRetention(t *testing.T) { eachDatabase(t, testRetention) }
+func TestRetention(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testRetention)
+}
 
 func testRetention(t *testing.T, db Database) {
 	npm := requireTool(t, "npm")

@@ -136,7 +136,10 @@ func (e *rubyEnv) buildGem(name, version, platform string, deps map[string]strin
 // push, install of a version and of the latest with a dependency, a
 // platform gem, bundle install through the compact index, yank and a
 // restore through the REST API, private gems and a read-only token.
-func TestRubyGems(t *testing.T) { eachDatabase(t, testRubyGems) }
+func TestRubyGems(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testRubyGems)
+}
 
 func testRubyGems(t *testing.T, db Database) {
 	e := newRubyEnv(t)

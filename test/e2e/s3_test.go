@@ -44,7 +44,10 @@ func noRedirect() *http.Client {
 // a chunked OCI upload, npm publish and install, gem push and install, and
 // large downloads redirected to the bucket. The bytes read back are those
 // pushed, and they are in the bucket.
-func TestS3(t *testing.T) { eachDatabase(t, testS3) }
+func TestS3(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testS3)
+}
 
 func testS3(t *testing.T, db Database) {
 	crane := requireTool(t, "crane")
@@ -53,7 +56,8 @@ func testS3(t *testing.T, db Database) {
 	vgw := s3server.Start(t)
 	bucket := vgw.NewBucket(t)
 	s := StartServer(t, db, WithEnv(vgw.Env()...), WithArgs("--blob-store", vgw.URL(bucket, "packhub"),
-		"--blob-redirect=true", "--blob-redirect-min-size", "1MiB"))
+		"--blob-redirect=true", "--blob-redirect-min-size", "1MiB",
+		"--token-key", randomHex(t, 32)))
 	s.Admin("user", "create", "alice")
 	tok := s.Token("alice", "read:packages,write:packages,delete:packages")
 	host := hostOf(s.URL)

@@ -31,6 +31,7 @@ import (
 // PostgreSQL (SQLite serves one process): in CI without
 // PACKHUB_TEST_DATABASE_URL it fails.
 func TestScaleOut(t *testing.T) {
+	t.Parallel()
 	t.Run("conformance", testScaleOutConformance)
 	t.Run("oci clients", func(t *testing.T) {
 		requireTool(t, "crane")

@@ -128,7 +128,10 @@ func tokenID(t *testing.T, s *Server, user, note string) (id, line string) {
 // personal access token it was minted from does, and while its user keeps
 // the access: expiry, `admin token revoke` and `admin org remove-member`,
 // run while the server runs, take effect on the next request.
-func TestBearerTokenFollowsPAT(t *testing.T) { eachDatabase(t, testBearerTokenFollowsPAT) }
+func TestBearerTokenFollowsPAT(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testBearerTokenFollowsPAT)
+}
 
 func testBearerTokenFollowsPAT(t *testing.T, db Database) {
 	s := StartServer(t, db)

@@ -36,7 +36,10 @@ func runSnippet(t *testing.T, dir, snippet string, env ...string) string {
 // sees the package), delete a version and restore it, make the package
 // public, sign out; an anonymous visitor sees public packages and gets
 // 404 for a private one.
-func TestWebNpm(t *testing.T) { eachDatabase(t, testWebNpm) }
+func TestWebNpm(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testWebNpm)
+}
 
 func testWebNpm(t *testing.T, db Database) {
 	npmBin := requireTool(t, "npm")

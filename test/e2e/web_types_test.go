@@ -33,7 +33,10 @@ func packagePage(t *testing.T, s *Server, token, path, shot string, want ...stri
 	return br
 }
 
-func TestWebContainer(t *testing.T) { eachDatabase(t, testWebContainer) }
+func TestWebContainer(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testWebContainer)
+}
 
 func testWebContainer(t *testing.T, db Database) {
 	crane := requireTool(t, "crane")
@@ -88,7 +91,10 @@ func testWebContainer(t *testing.T, db Database) {
 	br.wantText("platform image", "Layers", "manifest.json", "SHA-256")
 }
 
-func TestWebMaven(t *testing.T) { eachDatabase(t, testWebMaven) }
+func TestWebMaven(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testWebMaven)
+}
 
 func testWebMaven(t *testing.T, db Database) {
 	bin := requireTool(t, "mvn")
@@ -139,7 +145,10 @@ func testWebMaven(t *testing.T, db Database) {
 	}
 }
 
-func TestWebRubyGems(t *testing.T) { eachDatabase(t, testWebRubyGems) }
+func TestWebRubyGems(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testWebRubyGems)
+}
 
 func testWebRubyGems(t *testing.T, db Database) {
 	e := newRubyEnv(t)
@@ -162,7 +171,10 @@ func testWebRubyGems(t *testing.T, db Database) {
 	}
 }
 
-func TestWebNuGet(t *testing.T) { eachDatabase(t, testWebNuGet) }
+func TestWebNuGet(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testWebNuGet)
+}
 
 func testWebNuGet(t *testing.T, db Database) {
 	nuget := newNugetClient(t)

@@ -259,7 +259,10 @@ func (s *Server) restart(args ...string) {
 // shapes, signed; a receiver answering 500 gets retries; a delivery
 // pending when the server is killed is sent after the restart; ping and
 // redelivery work.
-func TestWebhookDeliveries(t *testing.T) { eachDatabase(t, testWebhookDeliveries) }
+func TestWebhookDeliveries(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, testWebhookDeliveries)
+}
 
 func testWebhookDeliveries(t *testing.T, db Database) {
 	crane := requireTool(t, "crane")

@@ -117,12 +117,6 @@ func (s *Service) recordTokenUse(ctx context.Context, a *Actor) {
 	}
 }
 
-// RecordSignIn records that a user signed in (to the web pages), with the
-// request behind it in ctx.
-func (s *Service) RecordSignIn(ctx context.Context, user *Owner) error {
-	return s.record(ctx, s.store, &Actor{User: user}, nil, &Event{Action: ActionSignIn})
-}
-
 // RecordPolicyRun records a run of a retention or cleanup policy: what it
 // is (name) and what it did (any JSON-able summary), by actor (nil: the
 // server itself).

@@ -39,7 +39,8 @@ const MsgSignInScope = "This token cannot sign in: it needs the read:packages sc
 // SignIn opens a session for the user of a personal access token. The
 // token must be valid and carry read:packages (write:packages includes
 // it). It returns the secret for the session's cookie, which is never
-// stored, with the session and its actor.
+// stored, with the session and its actor. The sign-in is an event of the
+// audit log, with the request behind it in ctx.
 func (s *Service) SignIn(ctx context.Context, token string) (string, *Session, *Actor, error) {
 	a, err := s.Authenticate(ctx, strings.TrimSpace(token))
 	if err != nil {
@@ -59,8 +60,14 @@ func (s *Service) SignIn(ctx context.Context, token string) (string, *Session, *
 		exp = *a.Token.ExpiresAt
 	}
 	sess := &Session{Hash: hashSession(secret), UserID: a.User.ID, TokenID: a.Token.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: exp}
-	if err := s.store.CreateSession(ctx, sess); err != nil {
-		return "", nil, nil, fmt.Errorf("create session: %w", err)
+	err = s.store.WithTx(ctx, func(tx Store) error {
+		if err := tx.CreateSession(ctx, sess); err != nil {
+			return fmt.Errorf("create session: %w", err)
+		}
+		return s.record(ctx, tx, a, nil, &Event{Action: ActionSignIn, CreatedAt: now})
+	})
+	if err != nil {
+		return "", nil, nil, err
 	}
 	return secret, sess, a, nil
 }

@@ -110,6 +110,15 @@ func testSignIn(t *testing.T, env *testenv.Env) {
 	if session.Expires.IsZero() || session.Expires.Before(time.Now().Add(29*24*time.Hour)) {
 		t.Fatalf("session cookie expires %v", session.Expires)
 	}
+	// The sign-in is in the audit log (with the request's IP and id when
+	// served behind the server's middleware: test/e2e TestAuditLog).
+	evs, _, err := env.Service.AuditEvents(t.Context(), nil, packages.AuditRequest{Action: packages.ActionSignIn}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].Actor != "alice" || evs[0].TokenID == 0 {
+		t.Fatalf("sign-in events: %+v", evs)
+	}
 	p = b.get(secretPage)
 	wantStatus(t, "signed-in private page", p, http.StatusOK)
 	wantBody(t, "signed-in private page", p, "Sign out", "alice")

@@ -5,7 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -60,7 +64,7 @@ func adminEvents(t *testing.T, s *Server, token, query string) []auditEntry {
 }
 
 // TestAuditLog: every action of a run (publish, delete, restore, a
-// visibility change, token creation and use) is in the audit log, with
+// visibility change, token creation and use, a sign-in) is in the audit log, with
 // the actor, IP, User-Agent and request id, through the site
 // administrator's REST endpoint and `packhub admin events`; anyone else
 // is refused; a token's use is recorded once, not once a request.
@@ -115,6 +119,9 @@ func testAuditLog(t *testing.T, db Database) {
 		t.Fatal(err)
 	}
 
+	// A sign-in to the web pages, as a browser makes it.
+	webSignIn(t, s, tok)
+
 	// Not for anyone but a site administrator.
 	for _, who := range []string{tok, ""} {
 		req, _ := http.NewRequest("GET", s.URL+"/api/v3/admin/events", nil)
@@ -137,7 +144,7 @@ func testAuditLog(t *testing.T, db Database) {
 		count[e.Action]++
 	}
 	for _, a := range []string{packages.ActionPublish, packages.ActionDeleteVersion, packages.ActionRestoreVersion,
-		packages.ActionVisibility, packages.ActionTokenCreate, packages.ActionTokenUse} {
+		packages.ActionVisibility, packages.ActionTokenCreate, packages.ActionTokenUse, packages.ActionSignIn} {
 		if count[a] == 0 {
 			t.Errorf("no %s event in the audit log: %v", a, count)
 		}
@@ -156,6 +163,10 @@ func testAuditLog(t *testing.T, db Database) {
 			if e.Actor != "alice" || e.ActorIP != "127.0.0.1" || !strings.Contains(e.UserAgent, "npm/") || e.RequestID == "" ||
 				e.TokenID == 0 || e.Package != "acme/npm/tool" {
 				t.Errorf("publish event %+v", e)
+			}
+		case packages.ActionSignIn:
+			if e.Actor != "alice" || e.ActorIP != "127.0.0.1" || e.UserAgent != "audit-browser/1.0" || e.RequestID == "" || e.TokenID == 0 {
+				t.Errorf("sign-in event %+v", e)
 			}
 		case packages.ActionDeleteVersion:
 			if e.UserAgent != "audit-test/1.0" || e.RequestID != deleteRequestID || e.Actor != "alice" {
@@ -207,5 +218,40 @@ func testAuditLog(t *testing.T, db Database) {
 	}
 	if _, _, code := runPackhub(t, nil, append([]string{"admin", "events", "--since", "yesterday"}, s.StorageArgs()...)...); code != 2 {
 		t.Errorf("a bad --since: exit %d, want 2", code)
+	}
+}
+
+// webSignIn signs in to the web pages with token as a browser does: it
+// reads the sign-in form for its CSRF token and cookie, then posts it.
+func webSignIn(t *testing.T, s *Server, token string) {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	do := func(method, path string, form url.Values) (*http.Response, string) {
+		req, _ := http.NewRequest(method, s.URL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Accept", "text/html")
+		req.Header.Set("User-Agent", "audit-browser/1.0")
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res, string(body)
+	}
+	_, page := do("GET", "/-/login", nil)
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF token in the sign-in form:\n%s", page)
+	}
+	res, _ := do("POST", "/-/login", url.Values{"csrf": {html.UnescapeString(m[1])}, "token": {token}, "return": {"/"}})
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in: %s", res.Status)
 	}
 }

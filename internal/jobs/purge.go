@@ -42,7 +42,7 @@ func (r *Runner) RunOnce(ctx context.Context, dryRun bool) (*packages.PurgeRepor
 	r.logger.InfoContext(ctx, "purge done", "dry_run", dryRun, "packages", len(rep.Packages),
 		"versions", len(rep.Versions), "blobs", len(rep.Blobs), "adopted", rep.Adopted, "pending_blobs", rep.Pending, "uploads", rep.Uploads,
 		"temp_files", rep.Temp.Stale, "temp_bytes", rep.Temp.StaleBytes, "temp_files_kept", rep.Temp.Fresh,
-		"checksums_filled", rep.Summed)
+		"checksums_filled", rep.Summed, "web_sessions", rep.Sessions, "webhook_deliveries", rep.Deliveries)
 	return rep, nil
 }
 

@@ -140,6 +140,10 @@ type HookStore interface {
 	FinishAttempt(ctx context.Context, d *Delivery) (bool, error)
 	GetDelivery(ctx context.Context, hookID, id int64) (*Delivery, error)
 	ListDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, error)
+	// DeleteFinishedDeliveries deletes the deliveries that are no longer
+	// pending (delivered, or failed for good) and were created before
+	// before; it returns how many.
+	DeleteFinishedDeliveries(ctx context.Context, before time.Time) (int, error)
 
 	// GetEvent returns one event of the audit trail.
 	GetEvent(ctx context.Context, id int64) (*Event, error)

@@ -12,17 +12,18 @@ var errDryRun = errors.New("dry run")
 
 // PurgeReport says what a purge removed, or with DryRun, would remove.
 type PurgeReport struct {
-	DryRun   bool
-	Packages []Package  // hard-deleted packages, with their versions
-	Versions []Version  // hard-deleted versions of live packages
-	Blobs    []Blob     // freed blobs
-	Adopted  int        // blob files found without a record, recorded for a later run
-	Pending  int        // expired pending blobs (pushed to a name that never got a version) dropped
-	Uploads  int        // stale upload sessions removed
-	Temp     TempReport // leftovers of unfinished writes; stale ones (older than the grace period) removed
-	Summed   int        // blobs recorded without checksums (before they were kept) that got them
-	Sessions int        // web sessions that expired or lost their token, deleted (not counted in a dry run)
-	Skipped  bool       // another replica holds the purge lock; nothing was done
+	DryRun     bool
+	Packages   []Package  // hard-deleted packages, with their versions
+	Versions   []Version  // hard-deleted versions of live packages
+	Blobs      []Blob     // freed blobs
+	Adopted    int        // blob files found without a record, recorded for a later run
+	Pending    int        // expired pending blobs (pushed to a name that never got a version) dropped
+	Uploads    int        // stale upload sessions removed
+	Temp       TempReport // leftovers of unfinished writes; stale ones (older than the grace period) removed
+	Summed     int        // blobs recorded without checksums (before they were kept) that got them
+	Sessions   int        // web sessions that expired or lost their token, deleted (not counted in a dry run)
+	Deliveries int        // finished webhook deliveries older than the delivery retention, deleted (not counted in a dry run)
+	Skipped    bool       // another replica holds the purge lock; nothing was done
 }
 
 // purgeBatch bounds each listing so that a purge never loads everything.
@@ -131,6 +132,9 @@ func (s *Service) Purge(ctx context.Context, dryRun bool) (*PurgeReport, error) 
 	rep.Pending = n
 	if rep.Sessions, err = s.store.DeleteStaleSessions(ctx, now); err != nil {
 		return rep, fmt.Errorf("delete stale sessions: %w", err)
+	}
+	if rep.Deliveries, err = s.store.DeleteFinishedDeliveries(ctx, now.Add(-s.opts.DeliveryRetention)); err != nil {
+		return rep, fmt.Errorf("delete old webhook deliveries: %w", err)
 	}
 	for {
 		blobs, err := s.store.UnreferencedBlobs(ctx, graceCutoff, batch)

@@ -25,6 +25,11 @@ type Options struct {
 	// UploadMaxAge is how long an upload session may stay idle before the
 	// purge job removes it. Default 24h.
 	UploadMaxAge time.Duration
+	// DeliveryRetention is how long the record of a finished webhook
+	// delivery (delivered, or failed for good) is kept, for the
+	// deliveries endpoints and redelivery, before the purge job removes
+	// it. Default 30 days.
+	DeliveryRetention time.Duration
 	// Now is the clock; tests inject one. Default time.Now.
 	Now func() time.Time
 	// Logger receives the service's logs. Default slog.Default().
@@ -64,6 +69,9 @@ func NewService(store Store, blobs BlobStore, opts Options) *Service {
 	}
 	if opts.UploadMaxAge <= 0 {
 		opts.UploadMaxAge = 24 * time.Hour
+	}
+	if opts.DeliveryRetention <= 0 {
+		opts.DeliveryRetention = 30 * 24 * time.Hour
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

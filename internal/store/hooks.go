@@ -292,6 +292,21 @@ func (s *DB) GetDelivery(ctx context.Context, hookID, id int64) (*packages.Deliv
 	return d, nil
 }
 
+// DeleteFinishedDeliveries deletes deliveries no longer pending that were
+// created before before.
+func (s *DB) DeleteFinishedDeliveries(ctx context.Context, before time.Time) (int, error) {
+	res, err := s.exec(ctx, `DELETE FROM hook_deliveries WHERE state <> ? AND created_at < ?`,
+		string(packages.DeliveryPending), s.t(before))
+	if err != nil {
+		return 0, s.fail("delete finished deliveries", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: delete finished deliveries: %w", err)
+	}
+	return int(n), nil
+}
+
 // ListDeliveries returns a webhook's deliveries, newest first.
 func (s *DB) ListDeliveries(ctx context.Context, f packages.DeliveryFilter) ([]packages.Delivery, error) {
 	conds := []string{"hook_id = ?"}

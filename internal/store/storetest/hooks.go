@@ -151,6 +151,18 @@ func testDeliveries(t *testing.T, s packages.Store) {
 	eq(t, "failures", len(fail), 2) // a 500 and no answer at all
 	_, err = s.GetDelivery(ctx(t), h.ID+1000, ids[0])
 	isNotFound(t, err, "delivery of another hook")
+
+	// Pruning keeps what is pending and what is not old enough.
+	n, err := s.DeleteFinishedDeliveries(ctx(t), t0)
+	ok(t, err)
+	eq(t, "deliveries pruned at their creation time", n, 0)
+	n, err = s.DeleteFinishedDeliveries(ctx(t), t0.Add(time.Second))
+	ok(t, err)
+	eq(t, "finished deliveries pruned", n, 2)
+	left, err := s.ListDeliveries(ctx(t), packages.DeliveryFilter{HookID: h.ID})
+	ok(t, err)
+	eq(t, "deliveries left", len(left), 1)
+	eq(t, "the one left is pending", left[0].State, packages.DeliveryPending)
 }
 
 // testClaimDeliveriesConcurrently: claimers racing over the same outbox

@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"sync"
+
+	"github.com/packhub/packhub/internal/blob/internal/digest"
 )
 
 // copyBuffers holds the chunks copies move: two per copy running, so the
@@ -117,5 +119,39 @@ func (w *writeBehind) Write(p []byte) (int, error) {
 		w.pending = 0
 		startWriteback(w.f)
 	}
+	return n, err
+}
+
+// sideBySideMin is the chunk size from which a hashedFile writes and
+// hashes at once: below it, a goroutine costs more than it saves.
+const sideBySideMin = 64 << 10
+
+// hashedFile writes each chunk to a file and adds it to hashes, the two
+// side by side for a large chunk: writing to the page cache and hashing
+// each take a core's time per byte, and one need not wait for the other.
+// Once the file fails, what the hashes hold no longer matters: the write
+// that uses them fails.
+type hashedFile struct {
+	file *writeBehind
+	h    *digest.Hashes
+}
+
+func (w hashedFile) Write(p []byte) (int, error) {
+	if len(p) < sideBySideMin {
+		n, err := w.file.Write(p)
+		if err == nil {
+			w.h.Write(p)
+		}
+		return n, err
+	}
+	var n int
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n, err = w.file.Write(p)
+	}()
+	w.h.Write(p)
+	<-done
 	return n, err
 }

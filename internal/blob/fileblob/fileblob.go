@@ -327,7 +327,7 @@ func (s *Store) Put(ctx context.Context, r io.Reader, expected string) (string, 
 	}()
 
 	h := digest.NewHashes()
-	n, err := s.copyContext(ctx, io.MultiWriter(&writeBehind{f: f}, h), r)
+	n, err := s.copyContext(ctx, hashedFile{&writeBehind{f: f}, h}, r)
 	if err != nil {
 		return "", 0, failed("put", err)
 	}

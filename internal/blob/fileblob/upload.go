@@ -456,7 +456,7 @@ func (u *upload) Append(ctx context.Context, r io.Reader) (int64, error) {
 	// Unlocked while the chunk streams in: Size, Close, Cancel and a purge
 	// need not wait for a slow client. A Cancel or a purge meanwhile ends
 	// the session, which the check below sees.
-	n, err := u.s.copyContext(ctx, io.MultiWriter(&writeBehind{f: f}, h), r)
+	n, err := u.s.copyContext(ctx, hashedFile{&writeBehind{f: f}, h}, r)
 
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -268,19 +268,12 @@ func (s *DB) FinishAttempt(ctx context.Context, d *packages.Delivery) (bool, err
 	if err != nil {
 		return false, fmt.Errorf("store: finish attempt: %w", err)
 	}
-	res, err := s.exec(ctx, `UPDATE hook_deliveries SET payload = ?, state = ?, next_attempt_at = ?, lease_until = NULL,
+	n, err := s.execCount(ctx, "finish attempt", `UPDATE hook_deliveries SET payload = ?, state = ?, next_attempt_at = ?, lease_until = NULL,
 		delivered_at = ?, duration = ?, status = ?, status_code = ?, request_headers = ?, response_headers = ?, response_body = ?
 		WHERE id = ? AND attempts = ? AND lease_until IS NOT NULL`,
 		string(d.Payload), string(d.State), s.t(d.NextAttemptAt), s.nt(d.DeliveredAt), d.Duration, d.Status, d.StatusCode,
 		reqH, resH, d.ResponseBody, d.ID, d.Attempts)
-	if err != nil {
-		return false, s.fail("finish attempt", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, s.fail("finish attempt", err)
-	}
-	return n == 1, nil
+	return n == 1, err
 }
 
 // GetDelivery returns one delivery of a webhook.
@@ -295,16 +288,9 @@ func (s *DB) GetDelivery(ctx context.Context, hookID, id int64) (*packages.Deliv
 // DeleteFinishedDeliveries deletes deliveries no longer pending that were
 // created before before.
 func (s *DB) DeleteFinishedDeliveries(ctx context.Context, before time.Time) (int, error) {
-	res, err := s.exec(ctx, `DELETE FROM hook_deliveries WHERE state <> ? AND created_at < ?`,
+	n, err := s.execCount(ctx, "delete finished deliveries", `DELETE FROM hook_deliveries WHERE state <> ? AND created_at < ?`,
 		string(packages.DeliveryPending), s.t(before))
-	if err != nil {
-		return 0, s.fail("delete finished deliveries", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("store: delete finished deliveries: %w", err)
-	}
-	return int(n), nil
+	return int(n), err
 }
 
 // ListDeliveries returns a webhook's deliveries, newest first.

@@ -710,14 +710,10 @@ func (s *DB) SetBlobChecksums(ctx context.Context, digest string, c packages.Che
 	if !c.Known() {
 		return fmt.Errorf("store: set blob checksums: %s: all four are needed", digest)
 	}
-	res, err := s.exec(ctx, `UPDATE blobs SET md5 = ?, sha1 = ?, sha256 = ?, sha512 = ? WHERE digest = ?`,
+	n, err := s.execCount(ctx, "set blob checksums", `UPDATE blobs SET md5 = ?, sha1 = ?, sha256 = ?, sha512 = ? WHERE digest = ?`,
 		c.MD5, c.SHA1, c.SHA256, c.SHA512, digest)
 	if err != nil {
-		return s.fail("set blob checksums", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return s.fail("set blob checksums", err)
+		return err
 	}
 	if n == 0 {
 		return notFound("blob " + digest)
@@ -767,16 +763,9 @@ func (s *DB) BlobLinked(ctx context.Context, packageID int64, digest string) (bo
 // concurrent ForgetBlob either ran before (and the blob is gone) or sees
 // the new time.
 func (s *DB) TouchBlob(ctx context.Context, digest string, at time.Time) (bool, error) {
-	res, err := s.exec(ctx, `UPDATE blobs SET created_at = CASE WHEN created_at < ? THEN ? ELSE created_at END WHERE digest = ?`,
+	n, err := s.execCount(ctx, "touch blob", `UPDATE blobs SET created_at = CASE WHEN created_at < ? THEN ? ELSE created_at END WHERE digest = ?`,
 		s.t(at), s.t(at), digest)
-	if err != nil {
-		return false, s.fail("touch blob", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, s.fail("touch blob", err)
-	}
-	return n > 0, nil
+	return n > 0, err
 }
 
 // Pending blobs.
@@ -818,15 +807,8 @@ func (s *DB) ClaimPendingBlobs(ctx context.Context, k packages.PendingKey, packa
 
 // ExpirePendingBlobs deletes pending blobs last linked before t.
 func (s *DB) ExpirePendingBlobs(ctx context.Context, before time.Time) (int, error) {
-	res, err := s.exec(ctx, `DELETE FROM pending_blobs WHERE created_at < ?`, s.t(before))
-	if err != nil {
-		return 0, s.fail("expire pending blobs", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, s.fail("expire pending blobs", err)
-	}
-	return int(n), nil
+	n, err := s.execCount(ctx, "expire pending blobs", `DELETE FROM pending_blobs WHERE created_at < ?`, s.t(before))
+	return int(n), err
 }
 
 // UnreferencedBlobs lists blobs created before olderThan that no file, no
@@ -857,18 +839,11 @@ func (s *DB) UnreferencedBlobs(ctx context.Context, olderThan time.Time, limit i
 // file, package link or pending blob refers to it; it reports whether it
 // did.
 func (s *DB) ForgetBlob(ctx context.Context, digest string, olderThan time.Time) (bool, error) {
-	res, err := s.exec(ctx, `DELETE FROM blobs WHERE digest = ? AND created_at < ?
+	n, err := s.execCount(ctx, "forget blob", `DELETE FROM blobs WHERE digest = ? AND created_at < ?
 		AND NOT EXISTS (SELECT 1 FROM files f WHERE f.digest = blobs.digest)
 		AND NOT EXISTS (SELECT 1 FROM package_blobs l WHERE l.digest = blobs.digest)
 		AND NOT EXISTS (SELECT 1 FROM pending_blobs p WHERE p.digest = blobs.digest)`, digest, s.t(olderThan))
-	if err != nil {
-		return false, s.fail("forget blob", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, s.fail("forget blob", err)
-	}
-	return n > 0, nil
+	return n > 0, err
 }
 
 // Purge.

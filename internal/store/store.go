@@ -361,6 +361,20 @@ func (s *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 	return s.w().ExecContext(ctx, s.q(query), args...)
 }
 
+// execCount runs a write and returns how many rows it changed; op names
+// it in an error.
+func (s *DB) execCount(ctx context.Context, op, query string, args ...any) (int64, error) {
+	res, err := s.exec(ctx, query, args...)
+	if err != nil {
+		return 0, s.fail(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, s.fail(op, err)
+	}
+	return n, nil
+}
+
 func (s *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	ctx = s.stmtCtx(ctx)
 	if st := s.stmt(ctx, s.readStmts, query); st != nil {

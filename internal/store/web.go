@@ -68,16 +68,9 @@ func (s *DB) DeleteSession(ctx context.Context, hash string) error {
 // those whose token is revoked or expired.
 func (s *DB) DeleteStaleSessions(ctx context.Context, at time.Time) (int, error) {
 	t := s.t(at)
-	res, err := s.exec(ctx, `DELETE FROM web_sessions WHERE expires_at <= ?
+	n, err := s.execCount(ctx, "delete stale sessions", `DELETE FROM web_sessions WHERE expires_at <= ?
 		OR token_id IN (SELECT id FROM tokens WHERE revoked_at IS NOT NULL OR (expires_at IS NOT NULL AND expires_at <= ?))`, t, t)
-	if err != nil {
-		return 0, s.fail("delete stale sessions", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("store: delete stale sessions: %w", err)
-	}
-	return int(n), nil
+	return int(n), err
 }
 
 // ListPackageAccess lists a package's grants with their users, by login.

@@ -20,7 +20,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/md5"
 	"crypto/sha1"
 	"encoding/hex"
@@ -28,19 +27,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"slices"
 	"strings"
-	"sync"
 	"time"
-)
 
-const giteaVersion = "v1.26.0"
+	"github.com/packhub/packhub/bench/internal/benchenv"
+)
 
 var (
 	clients    = flag.Int("clients", 16, "concurrent clients of the GET measurements")
@@ -51,7 +46,7 @@ var (
 	jarSize    = flag.Int("jar-size", 64<<10, "bytes of the jar whose GET rate is measured")
 	resolves   = flag.Int("resolves", 3, "mvn resolves per registry (the median is reported)")
 	database   = flag.String("database", "", "Packhub's database (default: SQLite in the temporary directory)")
-	giteaBin   = flag.String("gitea", "", "a Gitea "+giteaVersion+" binary (default: built into the cache directory when missing)")
+	giteaBin   = flag.String("gitea", "", "a Gitea "+benchenv.GiteaVersion+" binary (default: built into the cache directory when missing)")
 	cacheDir   = flag.String("cache", "", "where Gitea's source and binary are kept (default: the user cache directory)")
 	keep       = flag.Bool("keep", false, "keep the temporary directory")
 	skipGitea  = flag.Bool("packhub-only", false, "measure Packhub alone")
@@ -72,34 +67,10 @@ type registry struct {
 	url   string // repository URL, no trailing slash
 	user  string // Basic user name
 	token string
-	cmd   *exec.Cmd
-	done  chan struct{}
-	log   *syncBuffer
+	proc  *benchenv.Process
 }
 
-func (r *registry) start(cmd *exec.Cmd) error {
-	r.log = &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = r.log, r.log
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", r.name, err)
-	}
-	r.cmd, r.done = cmd, make(chan struct{})
-	go func() { cmd.Wait(); close(r.done) }()
-	return nil
-}
-
-func (r *registry) stop() {
-	if r.cmd == nil {
-		return
-	}
-	r.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-r.done:
-	case <-time.After(10 * time.Second):
-		r.cmd.Process.Kill()
-		<-r.done
-	}
-}
+func (r *registry) stop() { r.proc.Stop(10 * time.Second) }
 
 // result is one registry's figures.
 type result struct {
@@ -110,7 +81,7 @@ type result struct {
 }
 
 func run() error {
-	root, err := moduleRoot()
+	root, err := benchenv.ModuleRoot("the benchmark")
 	if err != nil {
 		return err
 	}
@@ -118,44 +89,29 @@ func run() error {
 	if err != nil {
 		return errors.New("mvn is not on PATH (scripts/install-test-deps.sh installs it)")
 	}
-	tmp, err := os.MkdirTemp("", "mavenbench-")
+	tmp, cleanup, err := benchenv.TempDir("mavenbench-", *keep)
 	if err != nil {
 		return err
 	}
-	if *keep {
-		fmt.Println("temporary directory:", tmp)
-	} else {
-		defer os.RemoveAll(tmp)
-	}
+	defer cleanup()
 	start := time.Now()
 	ph, err := startPackhub(root, tmp)
-	if ph != nil {
-		defer ph.stop()
-	}
 	if err != nil {
 		return err
 	}
+	defer ph.stop()
 	regs := []*registry{ph}
 	if !*skipGitea {
 		gt, err := startGitea(tmp)
-		if gt != nil {
-			defer gt.stop()
-		}
 		if err != nil {
 			return err
 		}
+		defer gt.stop()
 		regs = append(regs, gt)
 	}
 
 	fmt.Printf("deploying %d artifacts and %d versions of com.bench:lib to %d registries...\n", *artifacts, *versions, len(regs))
-	var wg sync.WaitGroup
-	errs := make([]error, len(regs))
-	for i, r := range regs {
-		wg.Add(1)
-		go func() { defer wg.Done(); errs[i] = deployAll(r) }()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := benchenv.InParallel(regs, deployAll); err != nil {
 		return err
 	}
 	fmt.Printf("deployed in %s\n", time.Since(start).Round(time.Second))
@@ -189,131 +145,39 @@ func run() error {
 		}
 	}
 	for _, r := range res {
-		s := slices.Clone(r.resolvesAll)
-		slices.Sort(s)
-		r.resolve = s[len(s)/2]
+		r.resolve = benchenv.Median(r.resolvesAll)
 	}
 	report(regs, res, time.Since(start))
 	return nil
 }
 
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("run the benchmark inside the Packhub module")
-	}
-	return filepath.Dir(mod), nil
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-func waitUp(r *registry, url string) error {
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-r.done:
-			return fmt.Errorf("%s exited:\n%s", r.name, r.log.String())
-		default:
-		}
-		res, err := http.Get(url)
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode < 500 {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("%s did not come up:\n%s", r.name, r.log.String())
-}
-
-// syncBuffer is a bytes.Buffer safe for a process's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	bytes.Buffer
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.Buffer.String()
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.Len() > 1<<20 {
-		return len(p), nil
-	}
-	return b.Buffer.Write(p)
-}
-
 func startPackhub(root, tmp string) (*registry, error) {
-	bin := filepath.Join(tmp, "packhub")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/packhub")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build packhub: %v\n%s", err, out)
-	}
-	addr, err := freeAddr()
+	s, err := benchenv.StartPackhub(benchenv.PackhubConfig{
+		Root:     root,
+		Dir:      tmp,
+		Database: *database,
+		// A public repository, as a Gitea user's packages are public:
+		// neither registry then answers mvn's first, anonymous GET with a
+		// 401.
+		PublicRepo: true,
+		Scopes:     "read:packages,write:packages,repo",
+		Note:       "mavenbench",
+		ServeFlags: []string{"--purge-interval", "0"},
+		WaitUp:     90 * time.Second,
+	})
 	if err != nil {
 		return nil, err
 	}
-	base := "http://" + addr
-	storage := []string{"--data-dir", filepath.Join(tmp, "packhub-data")}
-	if *database != "" {
-		storage = append(storage, "--database", *database)
-	}
-	admin := func(args ...string) (string, error) {
-		out, err := exec.Command(bin, append(append([]string{"admin"}, args...), storage...)...).CombinedOutput()
-		if err != nil {
-			return "", fmt.Errorf("packhub admin %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return strings.TrimSpace(string(out)), nil
-	}
-	if _, err := admin("user", "create", "bench"); err != nil {
-		return nil, err
-	}
-	// A public repository, as a Gitea user's packages are public: neither
-	// registry then answers mvn's first, anonymous GET with a 401.
-	if _, err := admin("repo", "create", "bench/bench", "--visibility", "public"); err != nil {
-		return nil, err
-	}
-	tok, err := admin("token", "create", "--user", "bench", "--scopes", "read:packages,write:packages,repo", "--note", "mavenbench")
-	if err != nil {
-		return nil, err
-	}
-	tok = tok[strings.LastIndexByte(tok, '\n')+1:]
-	r := &registry{name: "Packhub", url: base + "/maven/bench/bench", user: "bench", token: tok}
-	if err := r.start(exec.Command(bin, append([]string{"serve", "--addr", addr, "--base-url", base, "--log-level", "warn", "--purge-interval", "0"}, storage...)...)); err != nil {
-		return nil, err
-	}
-	return r, waitUp(r, base+"/healthz")
+	return &registry{name: "Packhub", url: s.Base + "/maven/bench/bench", user: "bench", token: s.Token, proc: s.Proc}, nil
 }
 
 // giteaBinary returns Gitea's binary and its source tree (for its
 // templates, options and public files), building it when it is missing.
 func giteaBinary() (bin, src string, err error) {
-	dir := *cacheDir
-	if dir == "" {
-		c, err := os.UserCacheDir()
-		if err != nil {
-			return "", "", err
-		}
-		dir = filepath.Join(c, "packhub-bench")
+	src, err = benchenv.GiteaSourceDir(*cacheDir)
+	if err != nil {
+		return "", "", err
 	}
-	src = filepath.Join(dir, "gitea-"+giteaVersion)
 	bin = *giteaBin
 	if bin == "" {
 		bin = filepath.Join(src, "gitea")
@@ -324,60 +188,14 @@ func giteaBinary() (bin, src string, err error) {
 	if *giteaBin != "" {
 		return "", "", fmt.Errorf("no Gitea binary at %s", bin)
 	}
-	fmt.Printf("building Gitea %s into %s (about 15 minutes on two cores, once)...\n", giteaVersion, src)
-	if _, err := os.Stat(filepath.Join(src, "go.mod")); err != nil {
-		out, err := exec.Command("go", "mod", "download", "-json", "code.gitea.io/gitea@"+giteaVersion).Output()
-		if err != nil {
-			return "", "", fmt.Errorf("go mod download gitea: %w", err)
-		}
-		var modDir string
-		for _, line := range strings.Split(string(out), "\n") {
-			if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok && strings.Trim(k, `"`) == "Dir" {
-				modDir = strings.Trim(strings.TrimSpace(v), `",`)
-			}
-		}
-		if modDir == "" {
-			return "", "", errors.New("go mod download gitea: no directory")
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return "", "", err
-		}
-		for _, c := range [][]string{{"cp", "-r", modDir, src}, {"chmod", "-R", "u+w", src}} {
-			if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
-				return "", "", fmt.Errorf("%s: %v\n%s", strings.Join(c, " "), err, out)
-			}
-		}
-	}
-	build := exec.Command("go", "build", "-tags", "sqlite sqlite_unlock_notify", "-o", bin, ".")
-	build.Dir = src
-	build.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if out, err := build.CombinedOutput(); err != nil {
-		return "", "", fmt.Errorf("build gitea: %v\n%s", err, out)
+	fmt.Printf("building Gitea %s into %s (about 15 minutes on two cores, once)...\n", benchenv.GiteaVersion, src)
+	if err := benchenv.BuildGitea(src, bin); err != nil {
+		return "", "", err
 	}
 	return bin, src, nil
 }
 
-func startGitea(tmp string) (*registry, error) {
-	bin, src, err := giteaBinary()
-	if err != nil {
-		return nil, err
-	}
-	work := filepath.Join(tmp, "gitea")
-	if err := os.MkdirAll(filepath.Join(work, "custom", "conf"), 0o755); err != nil {
-		return nil, err
-	}
-	for _, d := range []string{"options", "templates", "public"} {
-		if err := os.Symlink(filepath.Join(src, d), filepath.Join(work, d)); err != nil {
-			return nil, err
-		}
-	}
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	host, port, _ := net.SplitHostPort(addr)
-	ini := filepath.Join(work, "custom", "conf", "app.ini")
-	conf := fmt.Sprintf(`APP_NAME = bench
+const giteaConfig = `APP_NAME = bench
 RUN_MODE = prod
 WORK_PATH = %[1]s
 
@@ -401,44 +219,25 @@ ENABLED = true
 
 [log]
 LEVEL = Warn
-`, work, host, port)
-	if err := os.WriteFile(ini, []byte(conf), 0o600); err != nil {
-		return nil, err
-	}
-	env := append(os.Environ(), "GITEA_WORK_DIR="+work, "GITEA_I_AM_BEING_UNSAFE_RUNNING_AS_ROOT=true")
-	gitea := func(args ...string) (string, error) {
-		cmd := exec.Command(bin, append([]string{"--config", ini}, args...)...)
-		cmd.Dir, cmd.Env = work, env
-		out, err := cmd.Output()
-		if err != nil {
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				out = append(out, ee.Stderr...)
-			}
-			return "", fmt.Errorf("gitea %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return strings.TrimSpace(string(out)), nil
-	}
-	if _, err := gitea("migrate"); err != nil {
-		return nil, err
-	}
-	if _, err := gitea("admin", "user", "create", "--username", "bench", "--password", "bench-password-1", "--email", "bench@example.com",
-		"--admin", "--must-change-password=false"); err != nil {
-		return nil, err
-	}
-	tok, err := gitea("admin", "user", "generate-access-token", "--username", "bench", "--token-name", "bench", "--scopes", "all", "--raw")
+`
+
+func startGitea(tmp string) (*registry, error) {
+	bin, src, err := giteaBinary()
 	if err != nil {
 		return nil, err
 	}
-	tok = tok[strings.LastIndexByte(tok, '\n')+1:]
-	base := "http://" + addr
-	r := &registry{name: "Gitea", url: base + "/api/packages/bench/maven", user: "bench", token: tok}
-	cmd := exec.Command(bin, "--config", ini, "web")
-	cmd.Dir, cmd.Env = work, env
-	if err := r.start(cmd); err != nil {
+	work := filepath.Join(tmp, "gitea")
+	s, err := benchenv.StartGitea(benchenv.GiteaConfig{
+		Bin:       bin,
+		Src:       src,
+		Work:      work,
+		AppINI:    func(host, port string) string { return fmt.Sprintf(giteaConfig, work, host, port) },
+		TokenName: "bench",
+	})
+	if err != nil {
 		return nil, err
 	}
-	return r, waitUp(r, base+"/api/healthz")
+	return &registry{name: "Gitea", url: s.Base + "/api/packages/bench/maven", user: "bench", token: s.Token, proc: s.Proc}, nil
 }
 
 // pomOf is a minimal pom of a jar.
@@ -540,58 +339,13 @@ func deployAll(r *registry) error {
 // measured duration, and returns the rate and the p99 latency in ms. A
 // response of another size than want (when want >= 0) is an error.
 func load(r *registry, url string, want int64) (float64, float64, error) {
-	tr := &http.Transport{MaxIdleConnsPerHost: *clients * 2, DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	c := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	var mu sync.Mutex
-	var lat []time.Duration
-	var firstErr error
-	phase := func(d time.Duration, record bool) {
-		ctx, cancel := context.WithTimeout(context.Background(), d)
-		defer cancel()
-		var wg sync.WaitGroup
-		for i := 0; i < *clients; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				var mine []time.Duration
-				for ctx.Err() == nil {
-					t0 := time.Now()
-					err := get(c, r, url, want)
-					if err != nil {
-						mu.Lock()
-						if firstErr == nil {
-							firstErr = err
-						}
-						mu.Unlock()
-						return
-					}
-					if ctx.Err() == nil {
-						mine = append(mine, time.Since(t0))
-					}
-				}
-				if record {
-					mu.Lock()
-					lat = append(lat, mine...)
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
+	c := benchenv.NewLoadClient(*clients)
+	defer c.CloseIdleConnections()
+	res, err := benchenv.Load(*clients, *warmup, *duration, func() (int64, error) { return 0, get(c, r, url, want) })
+	if err != nil {
+		return 0, 0, err
 	}
-	phase(*warmup, false)
-	t0 := time.Now()
-	phase(*duration, true)
-	elapsed := time.Since(t0)
-	if firstErr != nil {
-		return 0, 0, firstErr
-	}
-	if len(lat) == 0 {
-		return 0, 0, errors.New("no request completed")
-	}
-	slices.Sort(lat)
-	p99 := lat[min(len(lat)-1, len(lat)*99/100)]
-	return float64(len(lat)) / elapsed.Seconds(), float64(p99.Microseconds()) / 1000, nil
+	return res.Rate(), res.P99(), nil
 }
 
 func get(c *http.Client, r *registry, url string, want int64) error {
@@ -677,28 +431,19 @@ func report(regs []*registry, res []*result, total time.Duration) {
 	fmt.Println()
 	fmt.Printf("Maven registry benchmark: %d clients, %s per GET measurement (after %s warm-up), token on every request\n",
 		*clients, *duration, *warmup)
-	fmt.Printf("machine: %s/%s, %d CPUs, %s; total %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), total.Round(time.Second))
-	head := fmt.Sprintf("%-48s", "")
-	for _, r := range regs {
-		head += fmt.Sprintf(" %12s", r.name)
+	fmt.Printf("%s\n\n", benchenv.Machine(total))
+	t := benchenv.Table{Out: os.Stdout, LabelWidth: 48, CellWidth: 12, RatioWidth: 14}
+	names := make([]string, len(regs))
+	for i, r := range regs {
+		names[i] = r.name
 	}
-	if len(regs) == 2 {
-		head += fmt.Sprintf(" %14s", "Packhub/Gitea")
-	}
-	fmt.Println(head)
+	t.Header(names, "Packhub/Gitea")
 	row := func(label string, f func(*result) float64, format string, higherBetter bool) {
-		line := fmt.Sprintf("%-48s", label)
-		for _, r := range res {
-			line += fmt.Sprintf(" %12s", fmt.Sprintf(format, f(r)))
+		values := make([]float64, len(res))
+		for i, r := range res {
+			values[i] = f(r)
 		}
-		if len(res) == 2 {
-			ratio := f(res[0]) / f(res[1])
-			if !higherBetter {
-				ratio = f(res[1]) / f(res[0])
-			}
-			line += fmt.Sprintf(" %13.2fx", ratio)
-		}
-		fmt.Println(line)
+		t.Figures(label, values, format, higherBetter)
 	}
 	row(fmt.Sprintf("jar GET, %d KiB (req/s)", *jarSize>>10), func(r *result) float64 { return r.jarRate }, "%.0f", true)
 	row("  p99 latency (ms)", func(r *result) float64 { return r.jarP99 }, "%.1f", false)
@@ -713,17 +458,4 @@ func report(regs []*registry, res []*result, total time.Duration) {
 		fmt.Printf("  %s resolves (s): %s\n", regs[i].name, strings.Join(s, ", "))
 	}
 	fmt.Println("\n(ratios: >1 means Packhub is better; for latencies and resolve times it is Gitea's figure over Packhub's)")
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown CPU"
 }

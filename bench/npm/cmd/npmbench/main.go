@@ -21,7 +21,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"context"
 	"crypto/sha1"
 	"crypto/sha512"
 	"encoding/base64"
@@ -31,16 +30,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/packhub/packhub/bench/internal/benchenv"
 )
 
 var (
@@ -69,35 +67,10 @@ type registry struct {
 	name  string
 	url   string // registry URL, with a trailing slash
 	token string
-	cmd   *exec.Cmd
-	done  chan struct{} // closed when the process has exited
-	log   *syncBuffer
+	proc  *benchenv.Process
 }
 
-// start starts a registry's process and reaps it when it exits.
-func (r *registry) start(cmd *exec.Cmd) error {
-	r.log = &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = r.log, r.log
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", r.name, err)
-	}
-	r.cmd, r.done = cmd, make(chan struct{})
-	go func() { cmd.Wait(); close(r.done) }()
-	return nil
-}
-
-func (r *registry) stop() {
-	if r.cmd == nil {
-		return
-	}
-	r.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-r.done:
-	case <-time.After(5 * time.Second):
-		r.cmd.Process.Kill()
-		<-r.done
-	}
-}
+func (r *registry) stop() { r.proc.Stop(5 * time.Second) }
 
 // result is one registry's figures.
 type result struct {
@@ -112,19 +85,15 @@ type result struct {
 }
 
 func run() error {
-	root, err := moduleRoot()
+	root, err := benchenv.ModuleRoot("npmbench")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp("", "npmbench-")
+	tmp, cleanup, err := benchenv.TempDir("npmbench-", *keep)
 	if err != nil {
 		return err
 	}
-	if *keep {
-		fmt.Println("temporary directory:", tmp)
-	} else {
-		defer os.RemoveAll(tmp)
-	}
+	defer cleanup()
 	npm, err := exec.LookPath("npm")
 	if err != nil {
 		return errors.New("npm is not on PATH")
@@ -132,12 +101,10 @@ func run() error {
 
 	start := time.Now()
 	ph, err := startPackhub(root, tmp)
-	if ph != nil {
-		defer ph.stop()
-	}
 	if err != nil {
 		return err
 	}
+	defer ph.stop()
 	regs := []*registry{ph}
 	if !*skipVerdac {
 		vd, err := startVerdaccio(root, tmp, npm)
@@ -153,17 +120,7 @@ func run() error {
 	// The same packages go to every registry, in parallel.
 	fmt.Printf("publishing @bench/big (%d versions) and %d small packages to %d registries...\n", *versions, *deps, len(regs))
 	big, small := workload()
-	var wg sync.WaitGroup
-	errs := make([]error, len(regs))
-	for i, r := range regs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = publishAll(r, big, small)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := benchenv.InParallel(regs, func(r *registry) error { return publishAll(r, big, small) }); err != nil {
 		return err
 	}
 	fmt.Printf("published in %s\n", time.Since(start).Round(time.Second))
@@ -214,113 +171,25 @@ func run() error {
 		}
 	}
 	for _, res := range results {
-		s := slices.Clone(res.installs)
-		slices.Sort(s)
-		res.install = s[len(s)/2]
+		res.install = benchenv.Median(res.installs)
 	}
 	report(regs, results, time.Since(start))
 	return nil
 }
 
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("run npmbench inside the Packhub module")
-	}
-	return filepath.Dir(mod), nil
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-// waitUp polls url until it answers.
-func waitUp(r *registry, url string) error {
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-r.done:
-			return fmt.Errorf("%s exited:\n%s", r.name, r.log.String())
-		default:
-		}
-		res, err := http.Get(url)
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode < 500 {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("%s did not come up:\n%s", r.name, r.log.String())
-}
-
-// syncBuffer is a bytes.Buffer safe for a process's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	bytes.Buffer
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.Buffer.String()
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.Len() > 1<<20 {
-		return len(p), nil
-	}
-	return b.Buffer.Write(p)
-}
-
 func startPackhub(root, tmp string) (*registry, error) {
-	bin := filepath.Join(tmp, "packhub")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/packhub")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build packhub: %v\n%s", err, out)
-	}
-	addr, err := freeAddr()
+	s, err := benchenv.StartPackhub(benchenv.PackhubConfig{
+		Root:     root,
+		Dir:      tmp,
+		Database: *database,
+		Scopes:   "read:packages,write:packages,delete:packages",
+		Note:     "npmbench",
+		WaitUp:   60 * time.Second,
+	})
 	if err != nil {
 		return nil, err
 	}
-	base := "http://" + addr
-	storage := []string{"--data-dir", filepath.Join(tmp, "packhub-data")}
-	if *database != "" {
-		storage = append(storage, "--database", *database)
-	}
-	admin := func(args ...string) (string, error) {
-		out, err := exec.Command(bin, append(append([]string{"admin"}, args...), storage...)...).CombinedOutput()
-		if err != nil {
-			return "", fmt.Errorf("packhub admin %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return strings.TrimSpace(string(out)), nil
-	}
-	if _, err := admin("user", "create", "bench"); err != nil {
-		return nil, err
-	}
-	tok, err := admin("token", "create", "--user", "bench", "--scopes", "read:packages,write:packages,delete:packages", "--note", "npmbench")
-	if err != nil {
-		return nil, err
-	}
-	tok = tok[strings.LastIndexByte(tok, '\n')+1:]
-	r := &registry{name: "Packhub", url: base + "/npm/", token: tok}
-	if err := r.start(exec.Command(bin, append([]string{"serve", "--addr", addr, "--base-url", base, "--log-level", "warn"}, storage...)...)); err != nil {
-		return nil, err
-	}
-	return r, waitUp(r, base+"/healthz")
+	return &registry{name: "Packhub", url: s.Base + "/npm/", token: s.Token, proc: s.Proc}, nil
 }
 
 const verdaccioConfig = `storage: %[1]s/storage
@@ -370,7 +239,7 @@ func startVerdaccio(root, tmp, npm string) (*registry, error) {
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(verdaccioConfig, vdir)), 0o644); err != nil {
 		return nil, err
 	}
-	addr, err := freeAddr()
+	addr, err := benchenv.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -378,10 +247,10 @@ func startVerdaccio(root, tmp, npm string) (*registry, error) {
 	cmd.Dir = vdir
 	cmd.Env = append(os.Environ(), "NODE_ENV=production")
 	r := &registry{name: "Verdaccio", url: "http://" + addr + "/"}
-	if err := r.start(cmd); err != nil {
+	if r.proc, err = benchenv.Start(r.name, cmd); err != nil {
 		return nil, err
 	}
-	if err := waitUp(r, r.url+"-/ping"); err != nil {
+	if err := r.proc.WaitUp(r.url+"-/ping", 60*time.Second); err != nil {
 		return r, err
 	}
 	// A user, and its token.
@@ -533,65 +402,19 @@ func packument(r *registry, name, accept string) (map[string]json.RawMessage, ma
 // measured duration; it returns the rate, the p99 latency in ms and the
 // mean response size.
 func load(r *registry, url, accept string) (float64, float64, int64, error) {
-	tr := &http.Transport{MaxIdleConnsPerHost: *clients * 2, DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	c := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	var mu sync.Mutex
-	var lat []time.Duration
-	var bytesTotal int64
-	var firstErr error
-	phase := func(d time.Duration, record bool) {
-		ctx, cancel := context.WithTimeout(context.Background(), d)
-		defer cancel()
-		var wg sync.WaitGroup
-		for i := 0; i < *clients; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				var mine []time.Duration
-				var n int64
-				for ctx.Err() == nil {
-					t0 := time.Now()
-					status, size, err := get(c, r, url, accept)
-					if err == nil && status != 200 {
-						err = fmt.Errorf("GET %s: status %d", url, status)
-					}
-					if err != nil {
-						mu.Lock()
-						if firstErr == nil {
-							firstErr = err
-						}
-						mu.Unlock()
-						return
-					}
-					if ctx.Err() == nil {
-						mine = append(mine, time.Since(t0))
-						n += size
-					}
-				}
-				if record {
-					mu.Lock()
-					lat = append(lat, mine...)
-					bytesTotal += n
-					mu.Unlock()
-				}
-			}()
+	c := benchenv.NewLoadClient(*clients)
+	defer c.CloseIdleConnections()
+	res, err := benchenv.Load(*clients, *warmup, *duration, func() (int64, error) {
+		status, size, err := get(c, r, url, accept)
+		if err == nil && status != 200 {
+			err = fmt.Errorf("GET %s: status %d", url, status)
 		}
-		wg.Wait()
+		return size, err
+	})
+	if err != nil {
+		return 0, 0, 0, err
 	}
-	phase(*warmup, false)
-	t0 := time.Now()
-	phase(*duration, true)
-	elapsed := time.Since(t0)
-	if firstErr != nil {
-		return 0, 0, 0, firstErr
-	}
-	if len(lat) == 0 {
-		return 0, 0, 0, errors.New("no request completed")
-	}
-	slices.Sort(lat)
-	p99 := lat[min(len(lat)-1, len(lat)*99/100)]
-	return float64(len(lat)) / elapsed.Seconds(), float64(p99.Microseconds()) / 1000, bytesTotal / int64(len(lat)), nil
+	return res.Rate(), res.P99(), res.MeanBytes(), nil
 }
 
 func measurePackument(r *registry, accept string) (float64, float64, int64, error) {
@@ -668,29 +491,19 @@ func report(regs []*registry, res []*result, total time.Duration) {
 	fmt.Println()
 	fmt.Printf("npm registry benchmark: %d clients, %s per GET measurement (after %s warm-up), token on every request\n",
 		*clients, *duration, *warmup)
-	fmt.Printf("machine: %s/%s, %d CPUs, %s; total %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), total.Round(time.Second))
-	head := fmt.Sprintf("%-44s", "")
-	for _, r := range regs {
-		head += fmt.Sprintf(" %14s", r.name)
+	fmt.Printf("%s\n\n", benchenv.Machine(total))
+	t := benchenv.Table{Out: os.Stdout, LabelWidth: 44, CellWidth: 14, RatioWidth: 18}
+	names := make([]string, len(regs))
+	for i, r := range regs {
+		names[i] = r.name
 	}
-	if len(regs) == 2 {
-		head += fmt.Sprintf(" %18s", "Packhub/Verdaccio")
-	}
-	fmt.Println(head)
+	t.Header(names, "Packhub/Verdaccio")
 	row := func(label string, f func(*result) float64, format string, higherBetter bool) {
-		line := fmt.Sprintf("%-44s", label)
-		for _, r := range res {
-			line += fmt.Sprintf(" %14s", fmt.Sprintf(format, f(r)))
+		values := make([]float64, len(res))
+		for i, r := range res {
+			values[i] = f(r)
 		}
-		if len(res) == 2 {
-			a, b := f(res[0]), f(res[1])
-			ratio := a / b
-			if !higherBetter {
-				ratio = b / a
-			}
-			line += fmt.Sprintf(" %17.2fx", ratio)
-		}
-		fmt.Println(line)
+		t.Figures(label, values, format, higherBetter)
 	}
 	row(fmt.Sprintf("packument GET, %d versions, full (req/s)", *versions), func(r *result) float64 { return r.fullRate }, "%.1f", true)
 	row("  p99 latency (ms)", func(r *result) float64 { return r.fullP99 }, "%.1f", false)
@@ -702,17 +515,4 @@ func report(regs []*registry, res []*result, total time.Duration) {
 	row("  p99 latency (ms)", func(r *result) float64 { return r.tarballP99 }, "%.1f", false)
 	row(fmt.Sprintf("npm install, %d deps, cold cache, median (s)", *deps), func(r *result) float64 { return r.install.Seconds() }, "%.2f", false)
 	fmt.Println("\n(ratios: >1 means Packhub is better; for latencies, sizes and install times it is Verdaccio's figure over Packhub's)")
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown CPU"
 }

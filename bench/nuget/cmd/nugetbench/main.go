@@ -31,7 +31,6 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -42,9 +41,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-)
 
-const giteaVersion = "v1.26.0"
+	"github.com/packhub/packhub/bench/internal/benchenv"
+)
 
 var (
 	clients     = flag.Int("clients", 16, "concurrent clients of the GET measurements")
@@ -55,7 +54,7 @@ var (
 	installs    = flag.Int("installs", 3, "nuget installs per registry (the median is reported)")
 	database    = flag.String("database", "", "Packhub's database (default: SQLite in the temporary directory)")
 	giteaBin    = flag.String("gitea", "", "a Gitea binary (its source tree must hold options/, templates/ and public/ beside it)")
-	buildGitea  = flag.Bool("build-gitea", false, "build Gitea "+giteaVersion+" into the cache directory when -gitea is not given")
+	buildGitea  = flag.Bool("build-gitea", false, "build Gitea "+benchenv.GiteaVersion+" into the cache directory when -gitea is not given")
 	packhubOnly = flag.Bool("packhub-only", false, "measure Packhub alone")
 	keep        = flag.Bool("keep", false, "keep the temporary directory")
 	nugetExe    = flag.String("nuget", "test/tools/node_modules/nuget-exe/nuget-5.8.0.exe", "NuGet.exe, run with mono")
@@ -75,37 +74,13 @@ type registry struct {
 	index  string // the feed's service index
 	user   string
 	token  string
-	cmd    *exec.Cmd
-	done   chan struct{}
-	log    *syncBuffer
+	proc   *benchenv.Process
 	reg    string // registration base URL (the SemVer 2.0.0 one where there is one)
 	flat   string // flat container base URL
 	client *http.Client
 }
 
-func (r *registry) start(cmd *exec.Cmd) error {
-	r.log = &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = r.log, r.log
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", r.name, err)
-	}
-	r.cmd, r.done = cmd, make(chan struct{})
-	go func() { cmd.Wait(); close(r.done) }()
-	return nil
-}
-
-func (r *registry) stop() {
-	if r.cmd == nil {
-		return
-	}
-	r.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-r.done:
-	case <-time.After(5 * time.Second):
-		r.cmd.Process.Kill()
-		<-r.done
-	}
-}
+func (r *registry) stop() { r.proc.Stop(5 * time.Second) }
 
 // get GETs a URL with the registry's credentials, accepting gzip as NuGet
 // does; the body is read as it comes on the wire.
@@ -136,7 +111,7 @@ type result struct {
 }
 
 func run() error {
-	root, err := moduleRoot()
+	root, err := benchenv.ModuleRoot("nugetbench")
 	if err != nil {
 		return err
 	}
@@ -151,23 +126,17 @@ func run() error {
 	if _, err := os.Stat(exe); err != nil {
 		return fmt.Errorf("NuGet.exe: %w (scripts/install-test-deps.sh installs it)", err)
 	}
-	tmp, err := os.MkdirTemp("", "nugetbench-")
+	tmp, cleanup, err := benchenv.TempDir("nugetbench-", *keep)
 	if err != nil {
 		return err
 	}
-	if *keep {
-		fmt.Println("temporary directory:", tmp)
-	} else {
-		defer os.RemoveAll(tmp)
-	}
+	defer cleanup()
 	start := time.Now()
 	ph, err := startPackhub(root, tmp)
-	if ph != nil {
-		defer ph.stop()
-	}
 	if err != nil {
 		return err
 	}
+	defer ph.stop()
 	regs := []*registry{ph}
 	if !*packhubOnly {
 		bin := *giteaBin
@@ -177,12 +146,10 @@ func run() error {
 			}
 		}
 		gt, err := startGitea(bin, tmp)
-		if gt != nil {
-			defer gt.stop()
-		}
 		if err != nil {
 			return err
 		}
+		defer gt.stop()
 		regs = append(regs, gt)
 	}
 	for _, r := range regs {
@@ -192,17 +159,7 @@ func run() error {
 	}
 	fmt.Printf("pushing Bench.Big (%d versions), %d dependencies and Bench.App to %d registries...\n", *versions, *deps, len(regs))
 	pkgs := workload()
-	var wg sync.WaitGroup
-	errs := make([]error, len(regs))
-	for i, r := range regs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = pushAll(r, pkgs)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := benchenv.InParallel(regs, func(r *registry) error { return pushAll(r, pkgs) }); err != nil {
 		return err
 	}
 	fmt.Printf("pushed in %s\n", time.Since(start).Round(time.Second))
@@ -253,73 +210,10 @@ func run() error {
 		}
 	}
 	for _, res := range results {
-		s := slices.Clone(res.installs)
-		slices.Sort(s)
-		res.install = s[len(s)/2]
+		res.install = benchenv.Median(res.installs)
 	}
 	report(regs, results, time.Since(start))
 	return nil
-}
-
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("run nugetbench inside the Packhub module")
-	}
-	return filepath.Dir(mod), nil
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-func waitUp(r *registry, url string) error {
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-r.done:
-			return fmt.Errorf("%s exited:\n%s", r.name, r.log.String())
-		default:
-		}
-		res, err := http.Get(url)
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode < 500 {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("%s did not come up:\n%s", r.name, r.log.String())
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	bytes.Buffer
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.Buffer.String()
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.Len() > 1<<20 {
-		return len(p), nil
-	}
-	return b.Buffer.Write(p)
 }
 
 func newClient() *http.Client {
@@ -329,56 +223,30 @@ func newClient() *http.Client {
 }
 
 func startPackhub(root, tmp string) (*registry, error) {
-	bin := filepath.Join(tmp, "packhub")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/packhub")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build packhub: %v\n%s", err, out)
-	}
-	addr, err := freeAddr()
+	s, err := benchenv.StartPackhub(benchenv.PackhubConfig{
+		Root:     root,
+		Dir:      tmp,
+		Database: *database,
+		// The packages link to a public repository, which makes them
+		// public, as a Gitea user's packages are: neither registry then
+		// asks NuGet.exe for credentials before it sends them.
+		PublicRepo: true,
+		Scopes:     "read:packages,write:packages,delete:packages",
+		Note:       "nugetbench",
+		WaitUp:     90 * time.Second,
+	})
 	if err != nil {
 		return nil, err
 	}
-	base := "http://" + addr
-	storage := []string{"--data-dir", filepath.Join(tmp, "packhub-data")}
-	if *database != "" {
-		storage = append(storage, "--database", *database)
-	}
-	admin := func(args ...string) (string, error) {
-		out, err := exec.Command(bin, append(append([]string{"admin"}, args...), storage...)...).CombinedOutput()
-		if err != nil {
-			return "", fmt.Errorf("packhub admin %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return strings.TrimSpace(string(out)), nil
-	}
-	if _, err := admin("user", "create", "bench"); err != nil {
-		return nil, err
-	}
-	// The packages link to a public repository, which makes them public,
-	// as a Gitea user's packages are: neither registry then asks NuGet.exe
-	// for credentials before it sends them.
-	if _, err := admin("repo", "create", "bench/bench", "--visibility", "public"); err != nil {
-		return nil, err
-	}
-	tok, err := admin("token", "create", "--user", "bench", "--scopes", "read:packages,write:packages,delete:packages", "--note", "nugetbench")
-	if err != nil {
-		return nil, err
-	}
-	tok = tok[strings.LastIndexByte(tok, '\n')+1:]
-	r := &registry{name: "Packhub", index: base + "/nuget/bench/index.json", user: "bench", token: tok, client: newClient()}
-	if err := r.start(exec.Command(bin, append([]string{"serve", "--addr", addr, "--base-url", base, "--log-level", "warn"}, storage...)...)); err != nil {
-		return nil, err
-	}
-	return r, waitUp(r, base+"/healthz")
+	return &registry{name: "Packhub", index: s.Base + "/nuget/bench/index.json", user: "bench", token: s.Token, proc: s.Proc, client: newClient()}, nil
 }
 
 // giteaBinary returns the cached Gitea binary, building it when asked.
 func giteaBinary(build bool) (string, error) {
-	cache, err := os.UserCacheDir()
+	src, err := benchenv.GiteaSourceDir("")
 	if err != nil {
 		return "", err
 	}
-	src := filepath.Join(cache, "packhub-bench", "gitea-"+giteaVersion)
 	bin := filepath.Join(src, "gitea")
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil
@@ -386,30 +254,9 @@ func giteaBinary(build bool) (string, error) {
 	if !build {
 		return "", fmt.Errorf("no Gitea binary at %s: pass -build-gitea to build it (about 15 minutes), -gitea BIN, or -packhub-only", bin)
 	}
-	fmt.Printf("building Gitea %s into %s (about 15 minutes)...\n", giteaVersion, src)
-	mod := "code.gitea.io/gitea@" + giteaVersion
-	if out, err := exec.Command("go", "mod", "download", mod).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go mod download %s: %v\n%s", mod, err, out)
-	}
-	modcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
-	if err != nil {
+	fmt.Printf("building Gitea %s into %s (about 15 minutes)...\n", benchenv.GiteaVersion, src)
+	if err := benchenv.BuildGitea(src, bin); err != nil {
 		return "", err
-	}
-	if err := os.MkdirAll(filepath.Dir(src), 0o755); err != nil {
-		return "", err
-	}
-	from := filepath.Join(strings.TrimSpace(string(modcache)), "code.gitea.io", "gitea@"+giteaVersion)
-	if out, err := exec.Command("cp", "-r", from, src).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("copy the Gitea source: %v\n%s", err, out)
-	}
-	if out, err := exec.Command("chmod", "-R", "u+w", src).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("chmod: %v\n%s", err, out)
-	}
-	cmd := exec.Command("go", "build", "-tags", "sqlite sqlite_unlock_notify", "-o", bin, ".")
-	cmd.Dir = src
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build Gitea: %v\n%s", err, out)
 	}
 	return bin, nil
 }
@@ -436,55 +283,21 @@ LEVEL = Warn
 ROOT = %[1]s/repos
 `
 
+// startGitea runs bin from a fresh work directory; the source tree it was
+// built from is the binary's directory.
 func startGitea(bin, tmp string) (*registry, error) {
 	work := filepath.Join(tmp, "gitea")
-	if err := os.MkdirAll(filepath.Join(work, "custom", "conf"), 0o755); err != nil {
-		return nil, err
-	}
-	// Gitea stops on missing translations without its source's folders.
-	for _, d := range []string{"options", "templates", "public"} {
-		if err := os.Symlink(filepath.Join(filepath.Dir(bin), d), filepath.Join(work, d)); err != nil {
-			return nil, err
-		}
-	}
-	addr, err := freeAddr()
+	s, err := benchenv.StartGitea(benchenv.GiteaConfig{
+		Bin:       bin,
+		Src:       filepath.Dir(bin),
+		Work:      work,
+		AppINI:    func(_, port string) string { return fmt.Sprintf(giteaINI, work, port) },
+		TokenName: "nugetbench",
+	})
 	if err != nil {
 		return nil, err
 	}
-	_, port, _ := net.SplitHostPort(addr)
-	ini := filepath.Join(work, "custom", "conf", "app.ini")
-	if err := os.WriteFile(ini, []byte(fmt.Sprintf(giteaINI, work, port)), 0o644); err != nil {
-		return nil, err
-	}
-	env := append(os.Environ(), "GITEA_WORK_DIR="+work, "GITEA_I_AM_BEING_UNSAFE_RUNNING_AS_ROOT=true")
-	gitea := func(args ...string) (string, error) {
-		cmd := exec.Command(bin, append([]string{"--config", ini}, args...)...)
-		cmd.Dir, cmd.Env = work, env
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return "", fmt.Errorf("gitea %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return strings.TrimSpace(string(out)), nil
-	}
-	if _, err := gitea("migrate"); err != nil {
-		return nil, err
-	}
-	if _, err := gitea("admin", "user", "create", "--username", "bench", "--password", "bench-password-1", "--email", "bench@example.com", "--admin", "--must-change-password=false"); err != nil {
-		return nil, err
-	}
-	tok, err := gitea("admin", "user", "generate-access-token", "--username", "bench", "--token-name", "nugetbench", "--scopes", "all", "--raw")
-	if err != nil {
-		return nil, err
-	}
-	tok = tok[strings.LastIndexByte(tok, '\n')+1:]
-	base := "http://" + addr
-	r := &registry{name: "Gitea", index: base + "/api/packages/bench/nuget/index.json", user: "bench", token: tok, client: newClient()}
-	cmd := exec.Command(bin, "--config", ini, "web")
-	cmd.Dir, cmd.Env = work, env
-	if err := r.start(cmd); err != nil {
-		return nil, err
-	}
-	return r, waitUp(r, base+"/api/healthz")
+	return &registry{name: "Gitea", index: s.Base + "/api/packages/bench/nuget/index.json", user: "bench", token: s.Token, proc: s.Proc, client: newClient()}, nil
 }
 
 // discover reads the service index for the registration (SemVer 2.0.0

@@ -21,20 +21,17 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"slices"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/packhub/packhub/bench/internal/benchenv"
 )
 
 var (
@@ -64,34 +61,10 @@ type registry struct {
 	user   string // Basic user name
 	token  string
 	push   func(gem []byte) error
-	cmd    *exec.Cmd
-	done   chan struct{}
-	log    *syncBuffer
+	proc   *benchenv.Process
 }
 
-func (r *registry) start(cmd *exec.Cmd) error {
-	r.log = &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = r.log, r.log
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", r.name, err)
-	}
-	r.cmd, r.done = cmd, make(chan struct{})
-	go func() { cmd.Wait(); close(r.done) }()
-	return nil
-}
-
-func (r *registry) stop() {
-	if r.cmd == nil {
-		return
-	}
-	r.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-r.done:
-	case <-time.After(10 * time.Second):
-		r.cmd.Process.Kill()
-		<-r.done
-	}
-}
+func (r *registry) stop() { r.proc.Stop(10 * time.Second) }
 
 // measure is one GET measurement: a rate, a p99, or why there is none.
 type measure struct {
@@ -107,7 +80,7 @@ type result struct {
 }
 
 func run() error {
-	root, err := moduleRoot()
+	root, err := benchenv.ModuleRoot("gembench")
 	if err != nil {
 		return err
 	}
@@ -116,15 +89,11 @@ func run() error {
 			return fmt.Errorf("%s is not installed (scripts/install-test-deps.sh installs it)", tool)
 		}
 	}
-	tmp, err := os.MkdirTemp("", "gembench-")
+	tmp, cleanup, err := benchenv.TempDir("gembench-", *keep)
 	if err != nil {
 		return err
 	}
-	if *keep {
-		fmt.Println("temporary directory:", tmp)
-	} else {
-		defer os.RemoveAll(tmp)
-	}
+	defer cleanup()
 	started := time.Now()
 	fmt.Printf("building %d gems with gem build...\n", *numGems)
 	gems, err := buildGems(filepath.Join(tmp, "gems"), *numGems)
@@ -200,74 +169,10 @@ func run() error {
 		}
 	}
 	for i := range regs {
-		if len(times[i]) > 0 {
-			slices.Sort(times[i])
-			res[i].install = times[i][len(times[i])/2]
-		}
+		res[i].install = benchenv.Median(times[i])
 	}
 	report(regs, res, time.Since(started))
 	return nil
-}
-
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("run gembench inside the Packhub module")
-	}
-	return filepath.Dir(mod), nil
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-func waitUp(r *registry, url string) error {
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-r.done:
-			return fmt.Errorf("%s exited:\n%s", r.name, r.log.String())
-		default:
-		}
-		res, err := http.Get(url)
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode < 500 {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("%s did not come up:\n%s", r.name, r.log.String())
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	bytes.Buffer
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.Buffer.String()
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.Len() > 1<<20 {
-		return len(p), nil
-	}
-	return b.Buffer.Write(p)
 }
 
 // buildGems writes gem-00 … gem-NN, version 1.0.0, each but every fifth
@@ -327,42 +232,20 @@ func pushTo(url string, authorize func(*http.Request)) func([]byte) error {
 }
 
 func startPackhub(root, tmp string) (*registry, error) {
-	bin := filepath.Join(tmp, "packhub")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/packhub")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build packhub: %v\n%s", err, out)
-	}
-	addr, err := freeAddr()
+	s, err := benchenv.StartPackhub(benchenv.PackhubConfig{
+		Root:     root,
+		Dir:      tmp,
+		Database: *database,
+		Scopes:   "read:packages,write:packages,delete:packages",
+		Note:     "gembench",
+		WaitUp:   90 * time.Second,
+	})
 	if err != nil {
 		return nil, err
 	}
-	base := "http://" + addr
-	storage := []string{"--data-dir", filepath.Join(tmp, "packhub-data")}
-	if *database != "" {
-		storage = append(storage, "--database", *database)
-	}
-	admin := func(args ...string) (string, error) {
-		out, err := exec.Command(bin, append(append([]string{"admin"}, args...), storage...)...).CombinedOutput()
-		if err != nil {
-			return "", fmt.Errorf("packhub admin %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return strings.TrimSpace(string(out)), nil
-	}
-	if _, err := admin("user", "create", "bench"); err != nil {
-		return nil, err
-	}
-	tok, err := admin("token", "create", "--user", "bench", "--scopes", "read:packages,write:packages,delete:packages", "--note", "gembench")
-	if err != nil {
-		return nil, err
-	}
-	tok = tok[strings.LastIndexByte(tok, '\n')+1:]
-	r := &registry{name: "Packhub", source: base + "/rubygems/bench/", user: "bench", token: tok}
-	r.push = pushTo(r.source+"api/v1/gems", func(req *http.Request) { req.Header.Set("Authorization", tok) })
-	if err := r.start(exec.Command(bin, append([]string{"serve", "--addr", addr, "--base-url", base, "--log-level", "warn"}, storage...)...)); err != nil {
-		return nil, err
-	}
-	return r, waitUp(r, base+"/healthz")
+	r := &registry{name: "Packhub", source: s.Base + "/rubygems/bench/", user: "bench", token: s.Token, proc: s.Proc}
+	r.push = pushTo(r.source+"api/v1/gems", func(req *http.Request) { req.Header.Set("Authorization", s.Token) })
+	return r, nil
 }
 
 const giteaConfig = `APP_NAME = gembench
@@ -403,62 +286,26 @@ func startGitea(tmp string) (*registry, error) {
 		src = filepath.Dir(bin)
 	}
 	work := filepath.Join(tmp, "gitea")
-	if err := os.MkdirAll(filepath.Join(work, "custom", "conf"), 0o755); err != nil {
-		return nil, err
-	}
-	for _, d := range []string{"options", "templates", "public"} {
-		if err := os.Symlink(filepath.Join(src, d), filepath.Join(work, d)); err != nil {
-			return nil, err
-		}
-	}
-	addr, err := freeAddr()
+	s, err := benchenv.StartGitea(benchenv.GiteaConfig{
+		Bin:       bin,
+		Src:       src,
+		Work:      work,
+		AppINI:    func(_, port string) string { return fmt.Sprintf(giteaConfig, work, port) },
+		TokenName: "gembench",
+	})
 	if err != nil {
 		return nil, err
 	}
-	_, port, _ := net.SplitHostPort(addr)
-	conf := filepath.Join(work, "custom", "conf", "app.ini")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf(giteaConfig, work, port)), 0o644); err != nil {
-		return nil, err
-	}
-	env := append(os.Environ(), "GITEA_WORK_DIR="+work, "GITEA_I_AM_BEING_UNSAFE_RUNNING_AS_ROOT=true")
-	gitea := func(args ...string) (string, error) {
-		cmd := exec.Command(bin, append([]string{"--config", conf}, args...)...)
-		cmd.Dir, cmd.Env = work, env
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return "", fmt.Errorf("gitea %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return strings.TrimSpace(string(out)), nil
-	}
-	if _, err := gitea("migrate"); err != nil {
-		return nil, err
-	}
-	if _, err := gitea("admin", "user", "create", "--username", "bench", "--password", "bench-password-1", "--email", "bench@example.com",
-		"--admin", "--must-change-password=false"); err != nil {
-		return nil, err
-	}
-	tok, err := gitea("admin", "user", "generate-access-token", "--username", "bench", "--token-name", "gembench", "--scopes", "all", "--raw")
-	if err != nil {
-		return nil, err
-	}
-	tok = tok[strings.LastIndexByte(tok, '\n')+1:]
-	base := "http://" + addr
-	r := &registry{name: "Gitea", source: base + "/api/packages/bench/rubygems/", user: "bench", token: tok}
-	r.push = pushTo(r.source+"api/v1/gems", func(req *http.Request) { req.SetBasicAuth("bench", tok) })
-	cmd := exec.Command(bin, "--config", conf, "web")
-	cmd.Dir, cmd.Env = work, env
-	if err := r.start(cmd); err != nil {
-		return nil, err
-	}
-	return r, waitUp(r, base+"/api/healthz")
+	r := &registry{name: "Gitea", source: s.Base + "/api/packages/bench/rubygems/", user: "bench", token: s.Token, proc: s.Proc}
+	r.push = pushTo(r.source+"api/v1/gems", func(req *http.Request) { req.SetBasicAuth("bench", s.Token) })
+	return r, nil
 }
 
 // load measures the GET rate of url with the registry's credentials on
 // every request.
 func load(r *registry, url string) (float64, float64, int64, error) {
-	tr := &http.Transport{MaxIdleConnsPerHost: *clients * 2, DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	c := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	c := benchenv.NewLoadClient(*clients)
+	defer c.CloseIdleConnections()
 	get := func() (int64, error) {
 		req, err := http.NewRequest("GET", url, nil)
 		if err != nil {
@@ -479,59 +326,11 @@ func load(r *registry, url string) (float64, float64, int64, error) {
 	if _, err := get(); err != nil {
 		return 0, 0, 0, err
 	}
-	var mu sync.Mutex
-	var lat []time.Duration
-	var total int64
-	var firstErr error
-	phase := func(d time.Duration, record bool) {
-		ctx, cancel := context.WithTimeout(context.Background(), d)
-		defer cancel()
-		var wg sync.WaitGroup
-		for i := 0; i < *clients; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				var mine []time.Duration
-				var n int64
-				for ctx.Err() == nil {
-					t0 := time.Now()
-					size, err := get()
-					if err != nil {
-						mu.Lock()
-						if firstErr == nil {
-							firstErr = err
-						}
-						mu.Unlock()
-						return
-					}
-					if ctx.Err() == nil {
-						mine = append(mine, time.Since(t0))
-						n += size
-					}
-				}
-				if record {
-					mu.Lock()
-					lat = append(lat, mine...)
-					total += n
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
+	res, err := benchenv.Load(*clients, *warmup, *duration, get)
+	if err != nil {
+		return 0, 0, 0, err
 	}
-	phase(*warmup, false)
-	t0 := time.Now()
-	phase(*duration, true)
-	elapsed := time.Since(t0)
-	if firstErr != nil {
-		return 0, 0, 0, firstErr
-	}
-	if len(lat) == 0 {
-		return 0, 0, 0, errors.New("no request completed")
-	}
-	slices.Sort(lat)
-	p99 := lat[min(len(lat)-1, len(lat)*99/100)]
-	return float64(len(lat)) / elapsed.Seconds(), float64(p99.Microseconds()) / 1000, total / int64(len(lat)), nil
+	return res.Rate(), res.P99(), res.MeanBytes(), nil
 }
 
 // bundleInstall runs bundle install of a Gemfile naming every gem, with
@@ -578,15 +377,13 @@ func report(regs []*registry, res []*result, total time.Duration) {
 	fmt.Println()
 	fmt.Printf("RubyGems registry benchmark: %d clients, %s per GET measurement (after %s warm-up), Basic credentials on every request\n",
 		*clients, *duration, *warmup)
-	fmt.Printf("machine: %s/%s, %d CPUs, %s; total %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), total.Round(time.Second))
-	head := fmt.Sprintf("%-40s", "")
-	for _, r := range regs {
-		head += fmt.Sprintf(" %12s", r.name)
+	fmt.Printf("%s\n\n", benchenv.Machine(total))
+	t := benchenv.Table{Out: os.Stdout, LabelWidth: 40, CellWidth: 12, RatioWidth: 15}
+	names := make([]string, len(regs))
+	for i, r := range regs {
+		names[i] = r.name
 	}
-	if len(regs) == 2 {
-		head += fmt.Sprintf(" %15s", "Packhub/Gitea")
-	}
-	fmt.Println(head)
+	t.Header(names, "Packhub/Gitea")
 	cell := func(m *measure, f func(*measure) float64, format string) string {
 		if m.err != nil {
 			return "n/a"
@@ -594,19 +391,15 @@ func report(regs []*registry, res []*result, total time.Duration) {
 		return fmt.Sprintf(format, f(m))
 	}
 	row := func(label string, pick func(*result) *measure, f func(*measure) float64, format string, higherBetter bool) {
-		line := fmt.Sprintf("%-40s", label)
+		var cells []string
 		for _, r := range res {
-			line += fmt.Sprintf(" %12s", cell(pick(r), f, format))
+			cells = append(cells, cell(pick(r), f, format))
 		}
 		if len(res) == 2 && pick(res[0]).err == nil && pick(res[1]).err == nil {
-			a, b := f(pick(res[0])), f(pick(res[1]))
-			ratio := a / b
-			if !higherBetter {
-				ratio = b / a
-			}
-			line += fmt.Sprintf(" %14.2fx", ratio)
+			t.RatioRow(label, cells, benchenv.Ratio(f(pick(res[0])), f(pick(res[1])), higherBetter))
+			return
 		}
-		fmt.Println(line)
+		t.Row(label, cells)
 	}
 	rate := func(m *measure) float64 { return m.rate }
 	p99 := func(m *measure) float64 { return m.p99 }
@@ -623,30 +416,19 @@ func report(regs []*registry, res []*result, total time.Duration) {
 		row("  p99 latency (ms)", s.pick, p99, "%.1f", false)
 		row("  bytes per response", s.pick, size, "%.0f", false)
 	}
-	line := fmt.Sprintf("%-40s", fmt.Sprintf("bundle install, %d gems, cold, median (s)", *numGems))
+	label := fmt.Sprintf("bundle install, %d gems, cold, median (s)", *numGems)
+	var cells []string
 	for _, r := range res {
 		if r.installErr != nil {
-			line += fmt.Sprintf(" %12s", "failed")
+			cells = append(cells, "failed")
 		} else {
-			line += fmt.Sprintf(" %12.2f", r.install.Seconds())
+			cells = append(cells, fmt.Sprintf("%.2f", r.install.Seconds()))
 		}
 	}
 	if len(res) == 2 && res[0].installErr == nil && res[1].installErr == nil {
-		line += fmt.Sprintf(" %14.2fx", res[1].install.Seconds()/res[0].install.Seconds())
+		t.RatioRow(label, cells, benchenv.Ratio(res[0].install.Seconds(), res[1].install.Seconds(), false))
+	} else {
+		t.Row(label, cells)
 	}
-	fmt.Println(line)
 	fmt.Println("\n(ratios: >1 means Packhub is better; for latencies, sizes and install times it is Gitea's figure over Packhub's; n/a: not served)")
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown CPU"
 }

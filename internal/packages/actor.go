@@ -11,7 +11,7 @@ const (
 )
 
 // KnownScopes lists the scopes a token may carry.
-var KnownScopes = []string{ScopeReadPackages, ScopeWritePackages, ScopeDeletePackages, ScopeRepo, ScopeAdminOrgHook}
+var KnownScopes = []string{ScopeReadPackages, ScopeWritePackages, ScopeDeletePackages, ScopeRepo, ScopeAdminOrgHook, ScopeAdminRepoHook}
 
 // Actor is an authenticated caller. A nil *Actor is an anonymous caller.
 type Actor struct {

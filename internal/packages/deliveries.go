@@ -41,13 +41,16 @@ type FileInfo struct {
 // package (in whatever state it is now) with its version and files at
 // the time of rendering.
 type DeliverySubject struct {
-	Hook     *Hook
-	Owner    *Owner // the hook's owner
-	Sender   *Owner // nil when unknown (the system)
-	Event    *Event // nil for a ping
-	Package  *PackageInfo
-	Version  *VersionInfo // nil for a change to a whole package
-	FileList []FileInfo
+	Hook  *Hook
+	Owner *Owner // the hook's owner
+	// Repository is the hook's repository (of Owner), nil for an
+	// organization's hook.
+	Repository *Repository
+	Sender     *Owner // nil when unknown (the system)
+	Event      *Event // nil for a ping
+	Package    *PackageInfo
+	Version    *VersionInfo // nil for a change to a whole package
+	FileList   []FileInfo
 }
 
 // DeliverySubject gathers what d reports. A package purged meanwhile is
@@ -61,6 +64,11 @@ func (s *Service) DeliverySubject(ctx context.Context, d *Delivery) (*DeliverySu
 	sub.Hook = h
 	if sub.Owner, err = s.store.GetOwnerByID(ctx, h.OwnerID); err != nil {
 		return nil, notFoundOr(err, "hook owner not found")
+	}
+	if h.RepositoryID != 0 {
+		if sub.Repository, err = s.store.GetRepositoryByID(ctx, h.RepositoryID); err != nil {
+			return nil, notFoundOr(err, "hook repository not found")
+		}
 	}
 	if d.SenderID != 0 {
 		if sub.Sender, err = s.store.GetOwnerByID(ctx, d.SenderID); err != nil && !IsNotFound(err) {

@@ -20,13 +20,13 @@ func TestPurgeDeliveries(t *testing.T) {
 		env.Org("acme", "alice")
 		a := env.Actor(env.Token("alice", allScopes+","+packages.ScopeAdminOrgHook))
 		name, url := "web", "http://127.0.0.1:1/hook"
-		h, err := env.Service.CreateHook(ctx, a, "acme", packages.HookInput{Name: &name, Config: &packages.HookConfigInput{URL: &url}})
+		h, err := env.Service.CreateHook(ctx, a, packages.OrgHooks("acme"), packages.HookInput{Name: &name, Config: &packages.HookConfigInput{URL: &url}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Two pings: one is delivered, one stays pending.
 		for range 2 {
-			if err := env.Service.PingHook(ctx, a, "acme", h.ID); err != nil {
+			if err := env.Service.PingHook(ctx, a, packages.OrgHooks("acme"), h.ID); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -43,7 +43,7 @@ func TestPurgeDeliveries(t *testing.T) {
 
 		list := func() []packages.Delivery {
 			t.Helper()
-			ds, err := env.Service.ListDeliveries(ctx, a, "acme", h.ID, packages.DeliveryFilter{})
+			ds, err := env.Service.ListDeliveries(ctx, a, packages.OrgHooks("acme"), h.ID, packages.DeliveryFilter{})
 			if err != nil {
 				t.Fatal(err)
 			}

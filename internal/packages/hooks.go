@@ -15,6 +15,10 @@ import (
 // webhooks, as on GitHub.
 const ScopeAdminOrgHook = "admin:org_hook"
 
+// ScopeAdminRepoHook is the token scope that manages a repository's
+// webhooks, as on GitHub; the repo scope does too.
+const ScopeAdminRepoHook = "admin:repo_hook"
+
 // Webhook event names Packhub delivers, as GitHub names them.
 const (
 	HookEventPackage         = "package"
@@ -32,14 +36,18 @@ const (
 	HookActionRestored  = "restored"
 )
 
-// Hook is a webhook of an owner (an organization): where and how the
-// events of its packages are delivered.
+// Hook is a webhook of an organization, or of a repository: where and how
+// the events of the organization's packages, or of the packages linked to
+// the repository, are delivered.
 type Hook struct {
 	ID      int64
-	OwnerID int64
-	Name    string // always "web"
-	Events  []string
-	Active  bool
+	OwnerID int64 // the organization, or the repository's owner
+	// RepositoryID is the repository of a repository's webhook; 0 for an
+	// organization's.
+	RepositoryID int64
+	Name         string // always "web"
+	Events       []string
+	Active       bool
 	// Config, as GitHub's webhook config: the URL, the content type
 	// ("json" or "form"), the secret signing each payload ("" for none)
 	// and insecure_ssl ("0" or "1").
@@ -119,12 +127,15 @@ type DeliveryFilter struct {
 // HookStore is the part of the Store that keeps webhooks and their
 // deliveries.
 type HookStore interface {
-	CreateHook(ctx context.Context, h *Hook) error                 // sets ID, CreatedAt, UpdatedAt
-	GetHook(ctx context.Context, ownerID, id int64) (*Hook, error) // ErrNotFound for another owner's
+	CreateHook(ctx context.Context, h *Hook) error // sets ID, CreatedAt, UpdatedAt
+	// GetHook, ListHooks and DeleteHook work on the hooks of an
+	// organization (repoID 0) or of a repository of ownerID; another
+	// holder's hook is ErrNotFound.
+	GetHook(ctx context.Context, ownerID, repoID, id int64) (*Hook, error)
 	GetHookByID(ctx context.Context, id int64) (*Hook, error)
-	ListHooks(ctx context.Context, ownerID int64) ([]Hook, error) // by id
-	UpdateHook(ctx context.Context, h *Hook) error
-	DeleteHook(ctx context.Context, ownerID, id int64) error // with its deliveries
+	ListHooks(ctx context.Context, ownerID, repoID int64) ([]Hook, error) // by id
+	UpdateHook(ctx context.Context, h *Hook) error                        // the hook of h's owner and repository
+	DeleteHook(ctx context.Context, ownerID, repoID, id int64) error      // with its deliveries
 
 	// AddDelivery records a delivery to send; it sets ID and CreatedAt.
 	AddDelivery(ctx context.Context, d *Delivery) error
@@ -168,32 +179,85 @@ type HookInput struct {
 
 var hookEventPattern = regexp.MustCompile(`^(\*|[a-z][a-z_]{0,63})$`)
 
-// hookOwner returns the organization whose webhooks a may manage: an
-// admin of it, or a site admin, with a token carrying admin:org_hook.
-// Anyone else, and a missing organization, get KindNotFound, as GitHub
-// answers.
-func (s *Service) hookOwner(ctx context.Context, a *Actor, org string) (*Owner, error) {
+// HookTarget names whose webhooks an operation is on: an organization's
+// (Repo empty) or a repository's.
+type HookTarget struct {
+	Owner string // the organization, or the repository's owner
+	Repo  string // the repository's name; "" for the organization's own
+}
+
+// OrgHooks names an organization's webhooks.
+func OrgHooks(org string) HookTarget { return HookTarget{Owner: org} }
+
+// RepoHooks names a repository's webhooks.
+func RepoHooks(owner, repo string) HookTarget { return HookTarget{Owner: owner, Repo: repo} }
+
+// hookHolder is the organization or repository a webhook operation is on.
+type hookHolder struct {
+	owner  *Owner
+	repoID int64 // 0 for an organization's webhooks
+}
+
+// hookHolder returns the holder of the webhooks t names, when a may
+// manage them: for an organization, an admin of it with a token carrying
+// admin:org_hook; for a repository, an admin of it (its owner, an admin
+// of its organization, an admin collaborator) with a token carrying
+// admin:repo_hook or repo; a site admin with such a token either way.
+// Anyone else, and a missing organization or repository, get
+// KindNotFound, as GitHub answers.
+func (s *Service) hookHolder(ctx context.Context, a *Actor, t HookTarget) (hookHolder, error) {
 	if a.Anonymous() {
-		return nil, Errorf(KindUnauthenticated, MsgRequiresAuthentication)
+		return hookHolder{}, Errorf(KindUnauthenticated, MsgRequiresAuthentication)
 	}
-	o, err := s.ownerByLogin(ctx, org)
+	notFound := Errorf(KindNotFound, "Not Found")
+	o, err := s.ownerByLogin(ctx, t.Owner)
 	if err != nil {
-		return nil, err
+		return hookHolder{}, err
 	}
-	if o.Type != OrgOwner || !a.HasScope(ScopeAdminOrgHook) {
-		return nil, Errorf(KindNotFound, "Not Found")
+	if t.Repo == "" {
+		if o.Type != OrgOwner || !a.HasScope(ScopeAdminOrgHook) {
+			return hookHolder{}, notFound
+		}
+		if a.User.SiteAdmin {
+			return hookHolder{owner: o}, nil
+		}
+		role, err := s.store.GetOrgRole(ctx, o.ID, a.User.ID)
+		if err != nil {
+			return hookHolder{}, fmt.Errorf("org role: %w", err)
+		}
+		if role != OrgAdmin {
+			return hookHolder{}, notFound
+		}
+		return hookHolder{owner: o}, nil
 	}
+	if !a.HasScope(ScopeAdminRepoHook) && !a.HasScope(ScopeRepo) {
+		return hookHolder{}, notFound
+	}
+	if !ValidRepositoryName(t.Repo) {
+		return hookHolder{}, notFound
+	}
+	repo, err := s.store.GetRepository(ctx, o.ID, t.Repo)
+	if err != nil {
+		return hookHolder{}, notFoundOr(err, "Not Found")
+	}
+	h := hookHolder{owner: o, repoID: repo.ID}
 	if a.User.SiteAdmin {
-		return o, nil
+		return h, nil
 	}
-	role, err := s.store.GetOrgRole(ctx, o.ID, a.User.ID)
+	orgRole := NoOrgRole
+	if o.Type == OrgOwner {
+		if orgRole, err = s.store.GetOrgRole(ctx, o.ID, a.User.ID); err != nil {
+			return hookHolder{}, fmt.Errorf("org role: %w", err)
+		}
+	}
+	role, err := repoRole(ctx, s.store, a, o, repo.ID, orgRole)
 	if err != nil {
-		return nil, fmt.Errorf("org role: %w", err)
+		return hookHolder{}, err
 	}
-	if role != OrgAdmin {
-		return nil, Errorf(KindNotFound, "Not Found")
+	if role != RoleAdmin {
+		return hookHolder{}, notFound
 	}
-	return o, nil
+	return h, nil
 }
 
 // applyHookInput validates in and applies it to h.
@@ -267,15 +331,15 @@ func applyHookConfig(h *Hook, c HookConfigInput, requireURL bool) error {
 
 // CreateHook creates a webhook of an organization. As on GitHub, events
 // default to ["push"], active to true, content_type to form.
-func (s *Service) CreateHook(ctx context.Context, a *Actor, org string, in HookInput) (*Hook, error) {
-	o, err := s.hookOwner(ctx, a, org)
+func (s *Service) CreateHook(ctx context.Context, a *Actor, t HookTarget, in HookInput) (*Hook, error) {
+	hh, err := s.hookHolder(ctx, a, t)
 	if err != nil {
 		return nil, err
 	}
 	if in.Name == nil {
 		return nil, Errorf(KindInvalid, "Name must be web.")
 	}
-	h := &Hook{OwnerID: o.ID, Name: "web", Events: []string{"push"}, Active: true, ContentType: "form", InsecureSSL: "0"}
+	h := &Hook{OwnerID: hh.owner.ID, RepositoryID: hh.repoID, Name: "web", Events: []string{"push"}, Active: true, ContentType: "form", InsecureSSL: "0"}
 	if err := applyHookInput(h, in, true); err != nil {
 		return nil, err
 	}
@@ -287,13 +351,14 @@ func (s *Service) CreateHook(ctx context.Context, a *Actor, org string, in HookI
 	return h, nil
 }
 
-// ListHooks lists an organization's webhooks, one page, with the total.
-func (s *Service) ListHooks(ctx context.Context, a *Actor, org string, page Page) ([]Hook, int, error) {
-	o, err := s.hookOwner(ctx, a, org)
+// ListHooks lists an organization's or a repository's webhooks, one page,
+// with the total.
+func (s *Service) ListHooks(ctx context.Context, a *Actor, t HookTarget, page Page) ([]Hook, int, error) {
+	hh, err := s.hookHolder(ctx, a, t)
 	if err != nil {
 		return nil, 0, err
 	}
-	hs, err := s.store.ListHooks(ctx, o.ID)
+	hs, err := s.store.ListHooks(ctx, hh.owner.ID, hh.repoID)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list hooks: %w", err)
 	}
@@ -305,41 +370,42 @@ func (s *Service) ListHooks(ctx context.Context, a *Actor, org string, page Page
 	return hs, total, nil
 }
 
-// GetHook returns one webhook of an organization.
-func (s *Service) GetHook(ctx context.Context, a *Actor, org string, id int64) (*Hook, error) {
-	o, err := s.hookOwner(ctx, a, org)
+// GetHook returns one webhook of an organization or a repository.
+func (s *Service) GetHook(ctx context.Context, a *Actor, t HookTarget, id int64) (*Hook, error) {
+	hh, err := s.hookHolder(ctx, a, t)
 	if err != nil {
 		return nil, err
 	}
-	return s.hookOf(ctx, o, id)
+	return s.hookOf(ctx, hh, id)
 }
 
-func (s *Service) hookOf(ctx context.Context, o *Owner, id int64) (*Hook, error) {
-	h, err := s.store.GetHook(ctx, o.ID, id)
+func (s *Service) hookOf(ctx context.Context, hh hookHolder, id int64) (*Hook, error) {
+	h, err := s.store.GetHook(ctx, hh.owner.ID, hh.repoID, id)
 	if err != nil {
 		return nil, notFoundOr(err, "Not Found")
 	}
 	return h, nil
 }
 
-// UpdateHook changes a webhook of an organization.
-func (s *Service) UpdateHook(ctx context.Context, a *Actor, org string, id int64, in HookInput) (*Hook, error) {
-	return s.changeHook(ctx, a, org, id, func(h *Hook) error { return applyHookInput(h, in, false) })
+// UpdateHook changes a webhook of an organization or a repository.
+func (s *Service) UpdateHook(ctx context.Context, a *Actor, t HookTarget, id int64, in HookInput) (*Hook, error) {
+	return s.changeHook(ctx, a, t, id, func(h *Hook) error { return applyHookInput(h, in, false) })
 }
 
-// UpdateHookConfig changes the config of a webhook of an organization.
-func (s *Service) UpdateHookConfig(ctx context.Context, a *Actor, org string, id int64, c HookConfigInput) (*Hook, error) {
-	return s.changeHook(ctx, a, org, id, func(h *Hook) error { return applyHookConfig(h, c, false) })
+// UpdateHookConfig changes the config of a webhook of an organization or
+// a repository.
+func (s *Service) UpdateHookConfig(ctx context.Context, a *Actor, t HookTarget, id int64, c HookConfigInput) (*Hook, error) {
+	return s.changeHook(ctx, a, t, id, func(h *Hook) error { return applyHookConfig(h, c, false) })
 }
 
-func (s *Service) changeHook(ctx context.Context, a *Actor, org string, id int64, change func(*Hook) error) (*Hook, error) {
-	o, err := s.hookOwner(ctx, a, org)
+func (s *Service) changeHook(ctx context.Context, a *Actor, t HookTarget, id int64, change func(*Hook) error) (*Hook, error) {
+	hh, err := s.hookHolder(ctx, a, t)
 	if err != nil {
 		return nil, err
 	}
 	var h *Hook
 	err = s.store.WithTx(ctx, func(tx Store) error {
-		if h, err = tx.GetHook(ctx, o.ID, id); err != nil {
+		if h, err = tx.GetHook(ctx, hh.owner.ID, hh.repoID, id); err != nil {
 			return notFoundOr(err, "Not Found")
 		}
 		if err := change(h); err != nil {
@@ -354,25 +420,26 @@ func (s *Service) changeHook(ctx context.Context, a *Actor, org string, id int64
 	return h, nil
 }
 
-// DeleteHook deletes a webhook of an organization, with its deliveries.
-func (s *Service) DeleteHook(ctx context.Context, a *Actor, org string, id int64) error {
-	o, err := s.hookOwner(ctx, a, org)
+// DeleteHook deletes a webhook of an organization or a repository, with
+// its deliveries.
+func (s *Service) DeleteHook(ctx context.Context, a *Actor, t HookTarget, id int64) error {
+	hh, err := s.hookHolder(ctx, a, t)
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteHook(ctx, o.ID, id); err != nil {
+	if err := s.store.DeleteHook(ctx, hh.owner.ID, hh.repoID, id); err != nil {
 		return notFoundOr(err, "Not Found")
 	}
 	return nil
 }
 
 // PingHook queues a ping to a webhook, active or not.
-func (s *Service) PingHook(ctx context.Context, a *Actor, org string, id int64) error {
-	o, err := s.hookOwner(ctx, a, org)
+func (s *Service) PingHook(ctx context.Context, a *Actor, t HookTarget, id int64) error {
+	hh, err := s.hookHolder(ctx, a, t)
 	if err != nil {
 		return err
 	}
-	h, err := s.hookOf(ctx, o, id)
+	h, err := s.hookOf(ctx, hh, id)
 	if err != nil {
 		return err
 	}
@@ -387,12 +454,12 @@ func (s *Service) PingHook(ctx context.Context, a *Actor, org string, id int64) 
 
 // ListDeliveries lists a webhook's deliveries, newest first, before the
 // delivery id before (0: from the newest).
-func (s *Service) ListDeliveries(ctx context.Context, a *Actor, org string, hookID int64, f DeliveryFilter) ([]Delivery, error) {
-	o, err := s.hookOwner(ctx, a, org)
+func (s *Service) ListDeliveries(ctx context.Context, a *Actor, t HookTarget, hookID int64, f DeliveryFilter) ([]Delivery, error) {
+	hh, err := s.hookHolder(ctx, a, t)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.hookOf(ctx, o, hookID); err != nil {
+	if _, err := s.hookOf(ctx, hh, hookID); err != nil {
 		return nil, err
 	}
 	f.HookID = hookID
@@ -404,12 +471,12 @@ func (s *Service) ListDeliveries(ctx context.Context, a *Actor, org string, hook
 }
 
 // GetDelivery returns one delivery of a webhook.
-func (s *Service) GetDelivery(ctx context.Context, a *Actor, org string, hookID, id int64) (*Delivery, error) {
-	o, err := s.hookOwner(ctx, a, org)
+func (s *Service) GetDelivery(ctx context.Context, a *Actor, t HookTarget, hookID, id int64) (*Delivery, error) {
+	hh, err := s.hookHolder(ctx, a, t)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.hookOf(ctx, o, hookID); err != nil {
+	if _, err := s.hookOf(ctx, hh, hookID); err != nil {
 		return nil, err
 	}
 	d, err := s.store.GetDelivery(ctx, hookID, id)
@@ -421,8 +488,8 @@ func (s *Service) GetDelivery(ctx context.Context, a *Actor, org string, hookID,
 
 // Redeliver queues a delivery again, as a new delivery with the same GUID
 // and payload, marked as a redelivery.
-func (s *Service) Redeliver(ctx context.Context, a *Actor, org string, hookID, id int64) (*Delivery, error) {
-	old, err := s.GetDelivery(ctx, a, org, hookID, id)
+func (s *Service) Redeliver(ctx context.Context, a *Actor, t HookTarget, hookID, id int64) (*Delivery, error) {
+	old, err := s.GetDelivery(ctx, a, t, hookID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -453,16 +520,24 @@ func hookAction(action string) string {
 
 // enqueueHooks writes, in the transaction of the change, a delivery of
 // the package and registry_package events e reports to every active hook
-// of the package's owner that takes them: the outbox the delivery worker
+// that takes them, of the package's owner (an organization) and of the
+// repository the package is linked to: the outbox the delivery worker
 // sends from.
 func (s *Service) enqueueHooks(ctx context.Context, tx Store, pkg *Package, e *Event) error {
 	action := hookAction(e.Action)
 	if action == "" || pkg == nil {
 		return nil
 	}
-	hooks, err := tx.ListHooks(ctx, pkg.OwnerID)
+	hooks, err := tx.ListHooks(ctx, pkg.OwnerID, 0)
 	if err != nil {
 		return fmt.Errorf("hooks: %w", err)
+	}
+	if pkg.RepositoryID != 0 {
+		repoHooks, err := tx.ListHooks(ctx, pkg.OwnerID, pkg.RepositoryID)
+		if err != nil {
+			return fmt.Errorf("repository hooks: %w", err)
+		}
+		hooks = append(hooks, repoHooks...)
 	}
 	guids := map[string]string{}
 	for i := range hooks {

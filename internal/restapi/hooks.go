@@ -11,28 +11,45 @@ import (
 	"github.com/packhub/packhub/internal/packages"
 )
 
-// Organization webhooks, as GitHub's "orgs/webhooks" operations serve
-// them. Every one needs an admin of the organization (or a site admin)
-// with a token carrying admin:org_hook; anyone else gets 404.
+// Organization and repository webhooks, as GitHub's "orgs/webhooks" and
+// "repos/webhooks" operations serve them. An organization's need an admin
+// of the organization with a token carrying admin:org_hook; a
+// repository's an admin of the repository with a token carrying
+// admin:repo_hook or repo; a site admin may do either. Anyone else gets
+// 404.
 
-const docsHooks = "https://docs.github.com/rest/orgs/webhooks#"
+const (
+	docsHooks     = "https://docs.github.com/rest/orgs/webhooks#"
+	docsRepoHooks = "https://docs.github.com/rest/repos/webhooks#"
+)
 
+// hookRoutes serves each hook operation for an organization's hooks and
+// for a repository's, each named as GitHub's documentation names it.
 func (s *server) hookRoutes() []route {
-	h := "/orgs/{org}/hooks"
-	one := h + "/{hook_id}"
-	return []route{
-		{"GET " + h, docsHooks + "list-organization-webhooks", s.listHooks},
-		{"POST " + h, docsHooks + "create-an-organization-webhook", s.createHook},
-		{"GET " + one, docsHooks + "get-an-organization-webhook", s.getHook},
-		{"PATCH " + one, docsHooks + "update-an-organization-webhook", s.updateHook},
-		{"DELETE " + one, docsHooks + "delete-an-organization-webhook", s.deleteHook},
-		{"GET " + one + "/config", docsHooks + "get-a-webhook-configuration-for-an-organization", s.getHookConfig},
-		{"PATCH " + one + "/config", docsHooks + "update-a-webhook-configuration-for-an-organization", s.updateHookConfig},
-		{"GET " + one + "/deliveries", docsHooks + "list-deliveries-for-an-organization-webhook", s.listDeliveries},
-		{"GET " + one + "/deliveries/{delivery_id}", docsHooks + "get-a-webhook-delivery-for-an-organization-webhook", s.getDelivery},
-		{"POST " + one + "/deliveries/{delivery_id}/attempts", docsHooks + "redeliver-a-delivery-for-an-organization-webhook", s.redeliver},
-		{"POST " + one + "/pings", docsHooks + "ping-an-organization-webhook", s.pingHook},
+	ops := []struct {
+		method, path string // path below the hooks' collection
+		org, repo    string // the operation's anchor in each documentation page
+		handle       func(*call)
+	}{
+		{"GET", "", "list-organization-webhooks", "list-repository-webhooks", s.listHooks},
+		{"POST", "", "create-an-organization-webhook", "create-a-repository-webhook", s.createHook},
+		{"GET", "/{hook_id}", "get-an-organization-webhook", "get-a-repository-webhook", s.getHook},
+		{"PATCH", "/{hook_id}", "update-an-organization-webhook", "update-a-repository-webhook", s.updateHook},
+		{"DELETE", "/{hook_id}", "delete-an-organization-webhook", "delete-a-repository-webhook", s.deleteHook},
+		{"GET", "/{hook_id}/config", "get-a-webhook-configuration-for-an-organization", "get-a-webhook-configuration-for-a-repository", s.getHookConfig},
+		{"PATCH", "/{hook_id}/config", "update-a-webhook-configuration-for-an-organization", "update-a-webhook-configuration-for-a-repository", s.updateHookConfig},
+		{"GET", "/{hook_id}/deliveries", "list-deliveries-for-an-organization-webhook", "list-deliveries-for-a-repository-webhook", s.listDeliveries},
+		{"GET", "/{hook_id}/deliveries/{delivery_id}", "get-a-webhook-delivery-for-an-organization-webhook", "get-a-delivery-for-a-repository-webhook", s.getDelivery},
+		{"POST", "/{hook_id}/deliveries/{delivery_id}/attempts", "redeliver-a-delivery-for-an-organization-webhook", "redeliver-a-delivery-for-a-repository-webhook", s.redeliver},
+		{"POST", "/{hook_id}/pings", "ping-an-organization-webhook", "ping-a-repository-webhook", s.pingHook},
 	}
+	var out []route
+	for _, op := range ops {
+		out = append(out,
+			route{op.method + " /orgs/{org}/hooks" + op.path, docsHooks + op.org, op.handle},
+			route{op.method + " /repos/{owner}/{repo}/hooks" + op.path, docsRepoHooks + op.repo, op.handle})
+	}
+	return out
 }
 
 // maxHookBody bounds the JSON body of a hook request.
@@ -49,10 +66,22 @@ func (c *call) idParam(name string) (int64, bool) {
 	return id, true
 }
 
+// hookTarget is whose webhooks the request's path names.
+func (c *call) hookTarget() packages.HookTarget {
+	if org := c.r.PathValue("org"); org != "" {
+		return packages.OrgHooks(org)
+	}
+	return packages.RepoHooks(c.r.PathValue("owner"), c.r.PathValue("repo"))
+}
+
 // hookCall starts a hook operation: the scope header, and the hook id
 // when the path has one.
 func (c *call) hookCall(withID bool) (int64, bool) {
-	c.w.Header().Set("X-Accepted-OAuth-Scopes", packages.ScopeAdminOrgHook)
+	scopes := packages.ScopeAdminOrgHook
+	if c.hookTarget().Repo != "" {
+		scopes = packages.ScopeAdminRepoHook + ", " + packages.ScopeRepo
+	}
+	c.w.Header().Set("X-Accepted-OAuth-Scopes", scopes)
 	if !withID {
 		return 0, true
 	}
@@ -131,14 +160,14 @@ func (s *server) listHooks(c *call) {
 		return
 	}
 	page := pageOf(c.r.URL.Query())
-	hs, total, err := s.svc.ListHooks(c.r.Context(), c.actor, c.r.PathValue("org"), page)
+	hs, total, err := s.svc.ListHooks(c.r.Context(), c.actor, c.hookTarget(), page)
 	if err != nil {
 		c.failValidation(err)
 		return
 	}
-	out := make([]*orgHookJSON, 0, len(hs))
+	out := make([]*hookJSON, 0, len(hs))
 	for i := range hs {
-		out = append(out, c.links().orgHook(c.r.PathValue("org"), &hs[i]))
+		out = append(out, c.links().hook(c.hookTarget(), &hs[i]))
 	}
 	c.setLink(page, total)
 	c.ok(out)
@@ -152,13 +181,13 @@ func (s *server) createHook(c *call) {
 	if !c.decodeBody(&body, false) {
 		return
 	}
-	org := c.r.PathValue("org")
-	h, err := s.svc.CreateHook(c.r.Context(), c.actor, org, body.input())
+	t := c.hookTarget()
+	h, err := s.svc.CreateHook(c.r.Context(), c.actor, t, body.input())
 	if err != nil {
 		c.failValidation(err)
 		return
 	}
-	out := c.links().orgHook(org, h)
+	out := c.links().hook(t, h)
 	c.w.Header().Set("Location", out.URL)
 	c.writeJSON(http.StatusCreated, out)
 }
@@ -168,12 +197,12 @@ func (s *server) getHook(c *call) {
 	if !ok {
 		return
 	}
-	h, err := s.svc.GetHook(c.r.Context(), c.actor, c.r.PathValue("org"), id)
+	h, err := s.svc.GetHook(c.r.Context(), c.actor, c.hookTarget(), id)
 	if err != nil {
 		c.failValidation(err)
 		return
 	}
-	c.ok(c.links().orgHook(c.r.PathValue("org"), h))
+	c.ok(c.links().hook(c.hookTarget(), h))
 }
 
 func (s *server) updateHook(c *call) {
@@ -185,12 +214,12 @@ func (s *server) updateHook(c *call) {
 	if !c.decodeBody(&body, true) {
 		return
 	}
-	h, err := s.svc.UpdateHook(c.r.Context(), c.actor, c.r.PathValue("org"), id, body.input())
+	h, err := s.svc.UpdateHook(c.r.Context(), c.actor, c.hookTarget(), id, body.input())
 	if err != nil {
 		c.failValidation(err)
 		return
 	}
-	c.ok(c.links().orgHook(c.r.PathValue("org"), h))
+	c.ok(c.links().hook(c.hookTarget(), h))
 }
 
 func (s *server) deleteHook(c *call) {
@@ -198,7 +227,7 @@ func (s *server) deleteHook(c *call) {
 	if !ok {
 		return
 	}
-	if err := s.svc.DeleteHook(c.r.Context(), c.actor, c.r.PathValue("org"), id); err != nil {
+	if err := s.svc.DeleteHook(c.r.Context(), c.actor, c.hookTarget(), id); err != nil {
 		c.failValidation(err)
 		return
 	}
@@ -210,7 +239,7 @@ func (s *server) getHookConfig(c *call) {
 	if !ok {
 		return
 	}
-	h, err := s.svc.GetHook(c.r.Context(), c.actor, c.r.PathValue("org"), id)
+	h, err := s.svc.GetHook(c.r.Context(), c.actor, c.hookTarget(), id)
 	if err != nil {
 		c.failValidation(err)
 		return
@@ -227,7 +256,7 @@ func (s *server) updateHookConfig(c *call) {
 	if !c.decodeBody(&body, true) {
 		return
 	}
-	h, err := s.svc.UpdateHookConfig(c.r.Context(), c.actor, c.r.PathValue("org"), id, *body.input())
+	h, err := s.svc.UpdateHookConfig(c.r.Context(), c.actor, c.hookTarget(), id, *body.input())
 	if err != nil {
 		c.failValidation(err)
 		return
@@ -240,7 +269,7 @@ func (s *server) pingHook(c *call) {
 	if !ok {
 		return
 	}
-	if err := s.svc.PingHook(c.r.Context(), c.actor, c.r.PathValue("org"), id); err != nil {
+	if err := s.svc.PingHook(c.r.Context(), c.actor, c.hookTarget(), id); err != nil {
 		c.failValidation(err)
 		return
 	}
@@ -273,7 +302,7 @@ func (s *server) listDeliveries(c *call) {
 		c.badRequest("Invalid status: must be one of success, failure.")
 		return
 	}
-	ds, err := s.svc.ListDeliveries(c.r.Context(), c.actor, c.r.PathValue("org"), id, f)
+	ds, err := s.svc.ListDeliveries(c.r.Context(), c.actor, c.hookTarget(), id, f)
 	if err != nil {
 		c.failValidation(err)
 		return
@@ -307,13 +336,13 @@ func (s *server) getDelivery(c *call) {
 	if !ok {
 		return
 	}
-	org := c.r.PathValue("org")
-	d, err := s.svc.GetDelivery(c.r.Context(), c.actor, org, id, did)
+	t := c.hookTarget()
+	d, err := s.svc.GetDelivery(c.r.Context(), c.actor, t, id, did)
 	if err != nil {
 		c.failValidation(err)
 		return
 	}
-	h, err := s.svc.GetHook(c.r.Context(), c.actor, org, id)
+	h, err := s.svc.GetHook(c.r.Context(), c.actor, t, id)
 	if err != nil {
 		c.failValidation(err)
 		return
@@ -330,7 +359,7 @@ func (s *server) redeliver(c *call) {
 	if !ok {
 		return
 	}
-	if _, err := s.svc.Redeliver(c.r.Context(), c.actor, c.r.PathValue("org"), id, did); err != nil {
+	if _, err := s.svc.Redeliver(c.r.Context(), c.actor, c.hookTarget(), id, did); err != nil {
 		c.failValidation(err)
 		return
 	}
@@ -356,32 +385,51 @@ func hookConfig(h *packages.Hook) hookConfigJSON {
 	return c
 }
 
-// orgHookJSON is GitHub's org-hook.
-type orgHookJSON struct {
-	Type          string         `json:"type"`
-	ID            int64          `json:"id"`
-	Name          string         `json:"name"`
-	Active        bool           `json:"active"`
-	Events        []string       `json:"events"`
-	Config        hookConfigJSON `json:"config"`
-	UpdatedAt     string         `json:"updated_at"`
-	CreatedAt     string         `json:"created_at"`
-	URL           string         `json:"url"`
-	PingURL       string         `json:"ping_url"`
-	DeliveriesURL string         `json:"deliveries_url"`
+// hookJSON is GitHub's org-hook, or with TestURL and LastResponse its
+// hook (of a repository).
+type hookJSON struct {
+	Type          string            `json:"type"`
+	ID            int64             `json:"id"`
+	Name          string            `json:"name"`
+	Active        bool              `json:"active"`
+	Events        []string          `json:"events"`
+	Config        hookConfigJSON    `json:"config"`
+	UpdatedAt     string            `json:"updated_at"`
+	CreatedAt     string            `json:"created_at"`
+	URL           string            `json:"url"`
+	TestURL       string            `json:"test_url,omitempty"`
+	PingURL       string            `json:"ping_url"`
+	DeliveriesURL string            `json:"deliveries_url"`
+	LastResponse  *hookResponseJSON `json:"last_response,omitempty"`
 }
 
-func (l links) orgHook(org string, h *packages.Hook) *orgHookJSON {
-	u := l.api + "/orgs/" + org + "/hooks/" + strconv.FormatInt(h.ID, 10)
+// hookResponseJSON is GitHub's hook-response: Packhub reports no last
+// response on a hook (its deliveries carry theirs).
+type hookResponseJSON struct {
+	Code    *int    `json:"code"`
+	Status  *string `json:"status"`
+	Message *string `json:"message"`
+}
+
+func (l links) hook(t packages.HookTarget, h *packages.Hook) *hookJSON {
 	events := h.Events
 	if events == nil {
 		events = []string{}
 	}
-	return &orgHookJSON{
+	out := &hookJSON{
 		Type: "Organization", ID: h.ID, Name: h.Name, Active: h.Active, Events: events, Config: hookConfig(h),
 		UpdatedAt: timestamp(h.UpdatedAt), CreatedAt: timestamp(h.CreatedAt),
-		URL: u, PingURL: u + "/pings", DeliveriesURL: u + "/deliveries",
 	}
+	if t.Repo == "" {
+		out.URL = l.api + "/orgs/" + t.Owner + "/hooks/" + strconv.FormatInt(h.ID, 10)
+	} else {
+		out.Type = "Repository"
+		out.URL = l.api + "/repos/" + t.Owner + "/" + t.Repo + "/hooks/" + strconv.FormatInt(h.ID, 10)
+		out.TestURL = out.URL + "/test"
+		out.LastResponse = &hookResponseJSON{}
+	}
+	out.PingURL, out.DeliveriesURL = out.URL+"/pings", out.URL+"/deliveries"
+	return out
 }
 
 // deliveryItemJSON is GitHub's hook-delivery-item.

@@ -39,7 +39,7 @@ func FuzzHookBodies(f *testing.F) {
 		f.Fatal(err)
 	}
 	url := "http://127.0.0.1:9/hook"
-	if _, err := svc.CreateHook(ctx, a, "acme", packages.HookInput{Name: new("web"), Config: &packages.HookConfigInput{URL: &url}}); err != nil {
+	if _, err := svc.CreateHook(ctx, a, packages.OrgHooks("acme"), packages.HookInput{Name: new("web"), Config: &packages.HookConfigInput{URL: &url}}); err != nil {
 		f.Fatal(err)
 	}
 	h := restapi.New(svc, restapi.Options{BaseURL: "http://packhub.test"})

@@ -263,3 +263,123 @@ func TestWebhooks(t *testing.T) {
 		w.do("DELETE", hp, admin).expect(t, "deleted twice", http.StatusNotFound)
 	})
 }
+
+// TestRepositoryWebhooks drives the repository webhook operations, each
+// answer checked against GitHub's description: a user's package linked to
+// a repository delivers its events to the repository's hooks, as GitHub
+// delivers them, and to no other.
+func TestRepositoryWebhooks(t *testing.T) {
+	t.Parallel()
+	testenv.Each(t, func(t *testing.T, env *testenv.Env) {
+		w := newWorld(t, env)
+		env.Repo("alice/app", packages.Private)
+		env.Repo("acme/site", packages.Private)
+		alice, bob, carol := w.tok["alice"], w.tok["bob"], w.tok["carol"]
+		noScope := env.Token("alice", "read:packages,write:packages")
+		rcv := newReceiver(t)
+		wk := webhooks.New(env.Service, restapi.NewPayloads(env.Service, w.srv.URL), webhooks.Options{RetryBase: time.Second, MaxAttempts: 3,
+			Logger: slog.New(slog.DiscardHandler)})
+
+		// Who may not: someone else, a token without repo or
+		// admin:repo_hook, anonymous, a missing repository; an
+		// organization member who is no admin of its repository.
+		w.do("GET", "/repos/alice/app/hooks", bob).expect(t, "another user lists", http.StatusNotFound)
+		w.do("GET", "/repos/alice/app/hooks", noScope).expect(t, "no scope", http.StatusNotFound)
+		w.do("GET", "/repos/alice/app/hooks", "").expect(t, "anonymous", http.StatusUnauthorized)
+		w.do("GET", "/repos/alice/nope/hooks", alice).expect(t, "missing repository", http.StatusNotFound)
+		w.do("GET", "/repos/acme/site/hooks", bob).expect(t, "organization member", http.StatusNotFound)
+		w.do("GET", "/repos/acme/site/hooks", carol).expect(t, "organization admin", http.StatusOK)
+
+		res := w.doJSON("POST", "/repos/alice/app/hooks", alice, `{"name":"web","events":["package"],
+			"config":{"url":"`+rcv.srv.URL+`/hook","content_type":"json","secret":"s3cret"}}`)
+		res.expect(t, "create", http.StatusCreated)
+		var hook struct {
+			ID      int64  `json:"id"`
+			URL     string `json:"url"`
+			TestURL string `json:"test_url"`
+			Type    string `json:"type"`
+		}
+		res.json(t, &hook)
+		hp := fmt.Sprintf("/repos/alice/app/hooks/%d", hook.ID)
+		if hook.Type != "Repository" || hook.URL != w.srv.URL+"/api/v3"+hp || hook.TestURL != hook.URL+"/test" || res.header.Get("Location") != hook.URL {
+			t.Fatalf("created hook %s", res.body)
+		}
+		w.do("GET", "/repos/alice/app/hooks", alice).expect(t, "list", http.StatusOK)
+		w.do("GET", hp, alice).expect(t, "get", http.StatusOK)
+		w.do("GET", hp, bob).expect(t, "another user gets", http.StatusNotFound)
+		// Not the organization's, nor another repository's.
+		w.do("GET", fmt.Sprintf("/repos/acme/site/hooks/%d", hook.ID), carol).expect(t, "through another repository", http.StatusNotFound)
+		w.doJSON("PATCH", hp, alice, `{"events":["package","registry_package"]}`).expect(t, "update", http.StatusOK)
+		w.do("GET", hp+"/config", alice).expect(t, "config", http.StatusOK)
+		w.doJSON("PATCH", hp+"/config", alice, `{"content_type":"json"}`).expect(t, "config update", http.StatusOK)
+
+		// A ping names the hook and its repository.
+		w.do("POST", hp+"/pings", alice).expect(t, "ping", http.StatusNoContent)
+		deliverAll(t, env, wk)
+		got := rcv.requests()
+		if len(got) != 1 || got[0].header.Get("X-GitHub-Event") != "ping" ||
+			got[0].header.Get("X-GitHub-Hook-Installation-Target-Type") != "repository" {
+			t.Fatalf("ping: %d requests %v", len(got), got)
+		}
+		var ping struct {
+			Hook struct {
+				Type string `json:"type"`
+			} `json:"hook"`
+			Repository struct {
+				FullName string `json:"full_name"`
+			} `json:"repository"`
+			Organization any `json:"organization"`
+		}
+		if err := json.Unmarshal(got[0].body, &ping); err != nil || ping.Hook.Type != "Repository" ||
+			ping.Repository.FullName != "alice/app" || ping.Organization != nil {
+			t.Fatalf("ping payload %s", got[0].body)
+		}
+
+		// alice's package linked to the repository delivers both events;
+		// her package linked to none, nothing.
+		w.publish("alice", packages.PackageRef{Owner: "alice", Type: packages.TypeNpm, Name: "linked"}, "alice/app", "1.0.0")
+		w.publish("alice", packages.PackageRef{Owner: "alice", Type: packages.TypeNpm, Name: "loose"}, "", "1.0.0")
+		deliverAll(t, env, wk)
+		got = rcv.requests()[1:]
+		events := map[string]int{}
+		for _, r := range got {
+			events[r.header.Get("X-GitHub-Event")]++
+			if sig := r.header.Get("X-Hub-Signature-256"); sig != webhooks.Sign("s3cret", r.body) {
+				t.Errorf("signature %q does not sign the body", sig)
+			}
+			var p struct {
+				Action     string `json:"action"`
+				Repository struct {
+					FullName string `json:"full_name"`
+				} `json:"repository"`
+				Package struct {
+					Name string `json:"name"`
+				} `json:"package"`
+			}
+			if err := json.Unmarshal(r.body, &p); err != nil || p.Action != "published" || p.Repository.FullName != "alice/app" {
+				t.Errorf("payload %s", r.body)
+			}
+			if r.header.Get("X-GitHub-Event") == "package" && p.Package.Name != "linked" {
+				t.Errorf("package event for %q", p.Package.Name)
+			}
+		}
+		if len(got) != 2 || events["package"] != 1 || events["registry_package"] != 1 {
+			t.Fatalf("deliveries %v, want one package and one registry_package event", events)
+		}
+
+		res = w.do("GET", hp+"/deliveries", alice)
+		res.expect(t, "deliveries", http.StatusOK)
+		var items []struct {
+			ID int64 `json:"id"`
+		}
+		res.json(t, &items)
+		if len(items) != 3 {
+			t.Fatalf("%d deliveries, want 3", len(items))
+		}
+		w.do("GET", hp+fmt.Sprintf("/deliveries/%d", items[0].ID), alice).expect(t, "delivery", http.StatusOK)
+		w.do("POST", hp+fmt.Sprintf("/deliveries/%d/attempts", items[0].ID), alice).expect(t, "redeliver", http.StatusAccepted)
+		w.do("DELETE", hp, bob).expect(t, "another user deletes", http.StatusNotFound)
+		w.do("DELETE", hp, alice).expect(t, "delete", http.StatusNoContent)
+		w.do("GET", hp, alice).expect(t, "deleted", http.StatusNotFound)
+	})
+}

@@ -107,12 +107,20 @@ func hostOf(base string) string {
 }
 
 func (p *Payloads) ping(sub *packages.DeliverySubject) map[string]any {
-	h := p.l.orgHook(sub.Owner.Login, sub.Hook)
+	t := packages.OrgHooks(sub.Owner.Login)
+	if sub.Repository != nil {
+		t = packages.RepoHooks(sub.Owner.Login, sub.Repository.Name)
+	}
 	m := map[string]any{
-		"zen":          "Keep it logically awesome.",
-		"hook_id":      sub.Hook.ID,
-		"hook":         h,
-		"organization": p.l.hookOrganization(sub.Owner),
+		"zen":     "Keep it logically awesome.",
+		"hook_id": sub.Hook.ID,
+		"hook":    p.l.hook(t, sub.Hook),
+	}
+	if sub.Repository != nil {
+		m["repository"] = p.l.hookRepository(sub.Repository, sub.Owner)
+	}
+	if sub.Owner.Type == packages.OrgOwner {
+		m["organization"] = p.l.hookOrganization(sub.Owner)
 	}
 	if sub.Sender != nil {
 		m["sender"] = p.l.hookUser(sub.Sender)

@@ -13,12 +13,12 @@ import (
 
 // Webhooks and their deliveries (the outbox).
 
-const hookCols = `id, owner_id, name, events, active, url, content_type, secret, insecure_ssl, created_at, updated_at`
+const hookCols = `id, owner_id, repository_id, name, events, active, url, content_type, secret, insecure_ssl, created_at, updated_at`
 
 func scanHook(sc scanner) (*packages.Hook, error) {
 	var h packages.Hook
 	var events string
-	if err := sc.Scan(&h.ID, &h.OwnerID, &h.Name, &events, &h.Active, &h.URL, &h.ContentType, &h.Secret, &h.InsecureSSL,
+	if err := sc.Scan(&h.ID, &h.OwnerID, &h.RepositoryID, &h.Name, &events, &h.Active, &h.URL, &h.ContentType, &h.Secret, &h.InsecureSSL,
 		timeScan{&h.CreatedAt}, timeScan{&h.UpdatedAt}); err != nil {
 		return nil, err
 	}
@@ -49,9 +49,9 @@ func (s *DB) CreateHook(ctx context.Context, h *packages.Hook) error {
 	if err != nil {
 		return fmt.Errorf("store: create hook: %w", err)
 	}
-	err = s.writeRow(ctx, `INSERT INTO hooks (owner_id, name, events, active, url, content_type, secret, insecure_ssl, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		h.OwnerID, h.Name, events, h.Active, h.URL, h.ContentType, h.Secret, h.InsecureSSL, s.t(h.CreatedAt), s.t(h.UpdatedAt)).Scan(&h.ID)
+	err = s.writeRow(ctx, `INSERT INTO hooks (owner_id, repository_id, name, events, active, url, content_type, secret, insecure_ssl, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		h.OwnerID, h.RepositoryID, h.Name, events, h.Active, h.URL, h.ContentType, h.Secret, h.InsecureSSL, s.t(h.CreatedAt), s.t(h.UpdatedAt)).Scan(&h.ID)
 	return s.fail("create hook", err)
 }
 
@@ -62,9 +62,10 @@ func nonNil(ss []string) []string {
 	return ss
 }
 
-// GetHook returns a webhook of an owner.
-func (s *DB) GetHook(ctx context.Context, ownerID, id int64) (*packages.Hook, error) {
-	h, err := scanHook(s.queryRow(ctx, `SELECT `+hookCols+` FROM hooks WHERE id = ? AND owner_id = ?`, id, ownerID))
+// GetHook returns a webhook of an organization (repoID 0) or of a
+// repository of ownerID.
+func (s *DB) GetHook(ctx context.Context, ownerID, repoID, id int64) (*packages.Hook, error) {
+	h, err := scanHook(s.queryRow(ctx, `SELECT `+hookCols+` FROM hooks WHERE id = ? AND owner_id = ? AND repository_id = ?`, id, ownerID, repoID))
 	if err != nil {
 		return nil, s.fail(fmt.Sprintf("get hook %d", id), err)
 	}
@@ -80,9 +81,10 @@ func (s *DB) GetHookByID(ctx context.Context, id int64) (*packages.Hook, error) 
 	return h, nil
 }
 
-// ListHooks returns an owner's webhooks by id.
-func (s *DB) ListHooks(ctx context.Context, ownerID int64) ([]packages.Hook, error) {
-	rows, err := s.query(ctx, `SELECT `+hookCols+` FROM hooks WHERE owner_id = ? ORDER BY id`, ownerID)
+// ListHooks returns the webhooks of an organization (repoID 0) or of a
+// repository of ownerID, by id.
+func (s *DB) ListHooks(ctx context.Context, ownerID, repoID int64) ([]packages.Hook, error) {
+	rows, err := s.query(ctx, `SELECT `+hookCols+` FROM hooks WHERE owner_id = ? AND repository_id = ? ORDER BY id`, ownerID, repoID)
 	if err != nil {
 		return nil, s.fail("list hooks", err)
 	}
@@ -107,21 +109,22 @@ func (s *DB) UpdateHook(ctx context.Context, h *packages.Hook) error {
 	}
 	h.UpdatedAt = norm(h.UpdatedAt)
 	res, err := s.exec(ctx, `UPDATE hooks SET name = ?, events = ?, active = ?, url = ?, content_type = ?, secret = ?, insecure_ssl = ?, updated_at = ?
-		WHERE id = ? AND owner_id = ?`,
-		h.Name, events, h.Active, h.URL, h.ContentType, h.Secret, h.InsecureSSL, s.t(h.UpdatedAt), h.ID, h.OwnerID)
+		WHERE id = ? AND owner_id = ? AND repository_id = ?`,
+		h.Name, events, h.Active, h.URL, h.ContentType, h.Secret, h.InsecureSSL, s.t(h.UpdatedAt), h.ID, h.OwnerID, h.RepositoryID)
 	if err != nil {
 		return s.fail("update hook", err)
 	}
 	return s.affected(res, fmt.Sprintf("update hook %d", h.ID))
 }
 
-// DeleteHook deletes a webhook of an owner with its deliveries.
-func (s *DB) DeleteHook(ctx context.Context, ownerID, id int64) error {
+// DeleteHook deletes a webhook of an organization or a repository with its deliveries.
+func (s *DB) DeleteHook(ctx context.Context, ownerID, repoID, id int64) error {
 	return s.inTx(ctx, func(tx *DB) error {
-		if _, err := tx.exec(ctx, `DELETE FROM hook_deliveries WHERE hook_id IN (SELECT id FROM hooks WHERE id = ? AND owner_id = ?)`, id, ownerID); err != nil {
+		if _, err := tx.exec(ctx, `DELETE FROM hook_deliveries WHERE hook_id IN (SELECT id FROM hooks WHERE id = ? AND owner_id = ? AND repository_id = ?)`,
+			id, ownerID, repoID); err != nil {
 			return tx.fail("delete hook deliveries", err)
 		}
-		res, err := tx.exec(ctx, `DELETE FROM hooks WHERE id = ? AND owner_id = ?`, id, ownerID)
+		res, err := tx.exec(ctx, `DELETE FROM hooks WHERE id = ? AND owner_id = ? AND repository_id = ?`, id, ownerID, repoID)
 		if err != nil {
 			return tx.fail("delete hook", err)
 		}

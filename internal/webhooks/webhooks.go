@@ -286,8 +286,13 @@ func (w *Worker) request(ctx context.Context, h *packages.Hook, d *packages.Deli
 	req.Header.Set("X-GitHub-Delivery", d.GUID)
 	req.Header.Set("X-GitHub-Event", d.Event)
 	req.Header.Set("X-GitHub-Hook-ID", strconv.FormatInt(h.ID, 10))
-	req.Header.Set("X-GitHub-Hook-Installation-Target-Type", "organization")
-	req.Header.Set("X-GitHub-Hook-Installation-Target-ID", strconv.FormatInt(h.OwnerID, 10))
+	if h.RepositoryID != 0 {
+		req.Header.Set("X-GitHub-Hook-Installation-Target-Type", "repository")
+		req.Header.Set("X-GitHub-Hook-Installation-Target-ID", strconv.FormatInt(h.RepositoryID, 10))
+	} else {
+		req.Header.Set("X-GitHub-Hook-Installation-Target-Type", "organization")
+		req.Header.Set("X-GitHub-Hook-Installation-Target-ID", strconv.FormatInt(h.OwnerID, 10))
+	}
 	if h.Secret != "" {
 		req.Header.Set("X-Hub-Signature-256", Sign(h.Secret, body))
 	}

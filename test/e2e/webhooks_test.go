@@ -475,3 +475,67 @@ func validURITemplate(v any) error {
 	}
 	return nil
 }
+
+// TestRepositoryWebhook: go-github manages a repository's hook; a user's
+// npm package linked to the repository delivers its events there, in
+// GitHub's shapes and signed, as GitHub delivers a user's package events
+// to the repository's hooks.
+func TestRepositoryWebhook(t *testing.T) {
+	t.Parallel()
+	npmBin := requireTool(t, "npm")
+	schemas := loadHookSchemas(t)
+	s := StartServer(t, SQLite, WithArgs("--webhook-retry-base", "1s", "--webhook-timeout", "2s"))
+	s.Admin("user", "create", "alice")
+	s.Admin("user", "create", "bob")
+	s.Admin("repo", "create", "alice/site", "--visibility", "public")
+	tok := s.Token("alice", "read:packages,write:packages,repo")
+	bobTok := s.Token("bob", "read:packages,write:packages,repo")
+	rcv := newHookReceiver(t, "repository secret")
+	ctx := context.Background()
+	gh := (&fixture{srv: s}).github(t, tok)
+
+	_, resp, err := (&fixture{srv: s}).github(t, bobTok).Repositories.ListHooks(ctx, "alice", "site", nil)
+	wantStatus(t, "another user lists the repository's hooks", resp, err, http.StatusNotFound)
+	hook, resp, err := gh.Repositories.CreateHook(ctx, "alice", "site", &github.Hook{
+		Events: []string{"package"},
+		Active: new(true),
+		Config: &github.HookConfig{URL: new(rcv.URL()), ContentType: new("json"), Secret: new(rcv.secret)},
+	})
+	wantStatus(t, "create repository hook", resp, err, http.StatusCreated)
+	if hook.GetType() != "Repository" {
+		t.Fatalf("hook type %q", hook.GetType())
+	}
+	hooks, resp, err := gh.Repositories.ListHooks(ctx, "alice", "site", nil)
+	wantStatus(t, "list repository hooks", resp, err, http.StatusOK)
+	if len(hooks) != 1 || hooks[0].GetID() != hook.GetID() {
+		t.Fatalf("hooks = %v", hooks)
+	}
+	resp, err = gh.Repositories.PingHook(ctx, "alice", "site", hook.GetID())
+	wantStatus(t, "ping repository hook", resp, err, http.StatusNoContent)
+	rcv.verify(rcv.wait("ping", "", 1)[0], hook.GetID())
+
+	npm := newNpmUser(t, npmBin, s.URL+"/npm/", tok, "alice")
+	src := t.TempDir()
+	npmProject(t, src, map[string]any{"name": "@alice/widget", "version": "1.0.0",
+		"repository": map[string]string{"type": "git", "url": s.URL + "/alice/site.git"}})
+	npm.must(src, "publish")
+	got := rcv.wait("package", "published", 1)[0]
+	rcv.verify(got, hook.GetID())
+	schemas.check(t, "package", got.body)
+	var p struct {
+		Repository struct {
+			FullName string `json:"full_name"`
+		} `json:"repository"`
+		Package struct {
+			Name string `json:"name"`
+		} `json:"package"`
+	}
+	if err := json.Unmarshal(got.body, &p); err != nil || p.Repository.FullName != "alice/site" || p.Package.Name != "widget" {
+		t.Fatalf("package payload %s", got.body)
+	}
+	ds, resp, err := gh.Repositories.ListHookDeliveries(ctx, "alice", "site", hook.GetID(), nil)
+	wantStatus(t, "repository hook deliveries", resp, err, http.StatusOK)
+	if len(ds) != 2 {
+		t.Fatalf("%d deliveries, want the ping and the publish", len(ds))
+	}
+}

@@ -23,25 +23,25 @@ func testHooks(t *testing.T, s packages.Store) {
 	if h1.ID == 0 || h1.CreatedAt.IsZero() || !h1.UpdatedAt.Equal(h1.CreatedAt) {
 		t.Fatalf("created hook = %+v", h1)
 	}
-	got, err := s.GetHook(ctx(t), acme.ID, h2.ID)
+	got, err := s.GetHook(ctx(t), acme.ID, 0, h2.ID)
 	ok(t, err)
 	eq(t, "events", got.Events, []string{"registry_package", "package"})
 	eq(t, "config", [4]string{got.URL, got.ContentType, got.Secret, got.InsecureSSL}, [4]string{h2.URL, "json", "s3cret", "0"})
 	eq(t, "active", got.Active, true)
-	_, err = s.GetHook(ctx(t), other.ID, h2.ID)
+	_, err = s.GetHook(ctx(t), other.ID, 0, h2.ID)
 	isNotFound(t, err, "another owner's hook")
 	byID, err := s.GetHookByID(ctx(t), h2.ID)
 	ok(t, err)
 	eq(t, "by id", byID.OwnerID, acme.ID)
 
-	list, err := s.ListHooks(ctx(t), acme.ID)
+	list, err := s.ListHooks(ctx(t), acme.ID, 0)
 	ok(t, err)
 	eq(t, "list", len(list), 2)
 	eq(t, "order", list[0].ID, h1.ID)
 
 	got.Active, got.Events, got.URL, got.UpdatedAt = false, []string{"*"}, "https://example.test/x", got.UpdatedAt.Add(time.Minute)
 	ok(t, s.UpdateHook(ctx(t), got))
-	again, err := s.GetHook(ctx(t), acme.ID, h2.ID)
+	again, err := s.GetHook(ctx(t), acme.ID, 0, h2.ID)
 	ok(t, err)
 	eq(t, "updated", [2]any{again.Active, again.URL}, [2]any{false, "https://example.test/x"})
 	eq(t, "updated events", again.Events, []string{"*"})
@@ -50,13 +50,34 @@ func testHooks(t *testing.T, s packages.Store) {
 	isNotFound(t, s.UpdateHook(ctx(t), got), "update through another owner")
 
 	ok(t, s.AddDelivery(ctx(t), &packages.Delivery{HookID: h1.ID, GUID: packages.NewGUID(), Event: "ping"}))
-	isNotFound(t, s.DeleteHook(ctx(t), other.ID, h1.ID), "delete through another owner")
-	ok(t, s.DeleteHook(ctx(t), acme.ID, h1.ID))
-	_, err = s.GetHook(ctx(t), acme.ID, h1.ID)
+	isNotFound(t, s.DeleteHook(ctx(t), other.ID, 0, h1.ID), "delete through another owner")
+	ok(t, s.DeleteHook(ctx(t), acme.ID, 0, h1.ID))
+	_, err = s.GetHook(ctx(t), acme.ID, 0, h1.ID)
 	isNotFound(t, err, "deleted hook")
 	ds, err := s.ListDeliveries(ctx(t), packages.DeliveryFilter{HookID: h1.ID})
 	ok(t, err)
 	eq(t, "deliveries of a deleted hook", len(ds), 0)
+
+	// A repository's hooks are apart from its owner's own.
+	repo := mkRepo(t, s, acme, "app", packages.Private)
+	rh := &packages.Hook{OwnerID: acme.ID, RepositoryID: repo.ID, Name: "web", Events: []string{"package"}, Active: true,
+		URL: "http://127.0.0.1:1/r", ContentType: "json", InsecureSSL: "0"}
+	ok(t, s.CreateHook(ctx(t), rh))
+	orgHooks, err := s.ListHooks(ctx(t), acme.ID, 0)
+	ok(t, err)
+	eq(t, "organization's hooks", len(orgHooks), 1)
+	repoHooks, err := s.ListHooks(ctx(t), acme.ID, repo.ID)
+	ok(t, err)
+	eq(t, "repository's hooks", len(repoHooks), 1)
+	eq(t, "repository hook", [2]int64{repoHooks[0].ID, repoHooks[0].RepositoryID}, [2]int64{rh.ID, repo.ID})
+	_, err = s.GetHook(ctx(t), acme.ID, 0, rh.ID)
+	isNotFound(t, err, "a repository's hook as the organization's")
+	got, err = s.GetHook(ctx(t), acme.ID, repo.ID, rh.ID)
+	ok(t, err)
+	got.RepositoryID = 0
+	isNotFound(t, s.UpdateHook(ctx(t), got), "update a repository's hook as the organization's")
+	isNotFound(t, s.DeleteHook(ctx(t), acme.ID, 0, rh.ID), "delete a repository's hook as the organization's")
+	ok(t, s.DeleteHook(ctx(t), acme.ID, repo.ID, rh.ID))
 }
 
 func testDeliveries(t *testing.T, s packages.Store) {

@@ -49,7 +49,8 @@ func (s *server) hookRoutes() []route {
 			route{op.method + " /orgs/{org}/hooks" + op.path, docsHooks + op.org, op.handle},
 			route{op.method + " /repos/{owner}/{repo}/hooks" + op.path, docsRepoHooks + op.repo, op.handle})
 	}
-	return out
+	// A repository's hook has GitHub's push test too.
+	return append(out, route{"POST /repos/{owner}/{repo}/hooks/{hook_id}/tests", docsRepoHooks + "test-the-push-repository-webhook", s.testHook})
 }
 
 // maxHookBody bounds the JSON body of a hook request.
@@ -270,6 +271,22 @@ func (s *server) pingHook(c *call) {
 		return
 	}
 	if err := s.svc.PingHook(c.r.Context(), c.actor, c.hookTarget(), id); err != nil {
+		c.failValidation(err)
+		return
+	}
+	c.noContent()
+}
+
+// testHook is GitHub's push test of a repository's hook, which sends the
+// repository's latest push to a hook that takes push events and answers
+// 204 without sending anything to one that does not. Packhub has no
+// pushes to send, so it answers 204 for any hook it finds.
+func (s *server) testHook(c *call) {
+	id, ok := c.hookCall(true)
+	if !ok {
+		return
+	}
+	if _, err := s.svc.GetHook(c.r.Context(), c.actor, c.hookTarget(), id); err != nil {
 		c.failValidation(err)
 		return
 	}

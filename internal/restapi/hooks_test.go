@@ -378,6 +378,13 @@ func TestRepositoryWebhooks(t *testing.T) {
 		}
 		w.do("GET", hp+fmt.Sprintf("/deliveries/%d", items[0].ID), alice).expect(t, "delivery", http.StatusOK)
 		w.do("POST", hp+fmt.Sprintf("/deliveries/%d/attempts", items[0].ID), alice).expect(t, "redeliver", http.StatusAccepted)
+		// The push test sends nothing: Packhub has no pushes.
+		w.do("POST", hp+"/tests", alice).expect(t, "push test", http.StatusNoContent)
+		w.do("POST", hp+"/tests", bob).expect(t, "another user tests", http.StatusNotFound)
+		deliverAll(t, env, wk)
+		if n := len(rcv.requests()); n != 4 {
+			t.Fatalf("receiver got %d requests after the redelivery and the push test, want 4", n)
+		}
 		w.do("DELETE", hp, bob).expect(t, "another user deletes", http.StatusNotFound)
 		w.do("DELETE", hp, alice).expect(t, "delete", http.StatusNoContent)
 		w.do("GET", hp, alice).expect(t, "deleted", http.StatusNotFound)

@@ -434,23 +434,22 @@ func (s *DB) VersionStats(ctx context.Context, packageID int64) (packages.Versio
 }
 
 // IncrementDownloads counts one download of a version (if versionID is not
-// 0) and of its package.
+// 0) and of its package: the package's row first, in the lock order of
+// AddDownloads.
 func (s *DB) IncrementDownloads(ctx context.Context, packageID, versionID int64) error {
 	return s.inTx(ctx, func(s *DB) error {
-		if versionID != 0 {
-			res, err := s.exec(ctx, `UPDATE versions SET download_count = download_count + 1 WHERE id = ? AND package_id = ?`, versionID, packageID)
-			if err != nil {
-				return s.fail("count download", err)
-			}
-			if err := s.affected(res, fmt.Sprintf("version %d", versionID)); err != nil {
-				return err
-			}
-		}
 		res, err := s.exec(ctx, `UPDATE packages SET download_count = download_count + 1 WHERE id = ?`, packageID)
 		if err != nil {
 			return s.fail("count download", err)
 		}
-		return s.affected(res, fmt.Sprintf("package %d", packageID))
+		if err := s.affected(res, fmt.Sprintf("package %d", packageID)); err != nil || versionID == 0 {
+			return err
+		}
+		res, err = s.exec(ctx, `UPDATE versions SET download_count = download_count + 1 WHERE id = ? AND package_id = ?`, versionID, packageID)
+		if err != nil {
+			return s.fail("count download", err)
+		}
+		return s.affected(res, fmt.Sprintf("version %d", versionID))
 	})
 }
 

@@ -121,15 +121,20 @@ func (s *DB) LookupRegistry(ctx context.Context, q packages.RegistryLookup) (*pa
 }
 
 // AddDownloads adds n downloads of a version (versionID 0: of the package
-// alone) to the version's and the package's counts.
+// alone) to the version's and the package's counts. The package's row is
+// written first, as every change to a package and its versions takes
+// their locks in that order (a version delete locks the package, then
+// updates the version): the other order deadlocks with one on
+// PostgreSQL.
 func (s *DB) AddDownloads(ctx context.Context, packageID, versionID, n int64) error {
 	return s.inTx(ctx, func(s *DB) error {
-		if versionID != 0 {
-			if _, err := s.exec(ctx, `UPDATE versions SET download_count = download_count + ? WHERE id = ? AND package_id = ?`, n, versionID, packageID); err != nil {
-				return s.fail("count downloads", err)
-			}
+		if _, err := s.exec(ctx, `UPDATE packages SET download_count = download_count + ? WHERE id = ?`, n, packageID); err != nil {
+			return s.fail("count downloads", err)
 		}
-		_, err := s.exec(ctx, `UPDATE packages SET download_count = download_count + ? WHERE id = ?`, n, packageID)
+		if versionID == 0 {
+			return nil
+		}
+		_, err := s.exec(ctx, `UPDATE versions SET download_count = download_count + ? WHERE id = ? AND package_id = ?`, n, versionID, packageID)
 		return s.fail("count downloads", err)
 	})
 }

@@ -65,6 +65,7 @@ var cases = []struct {
 	{"ListPackagesReadable", testListPackagesReadable},
 	{"WithTx", testWithTx},
 	{"ConcurrentWrites", testConcurrentWrites},
+	{"DownloadLockOrder", testDownloadLockOrder},
 	{"Times", testTimes},
 	{"Hooks", testHooks},
 	{"Deliveries", testDeliveries},

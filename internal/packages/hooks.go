@@ -134,8 +134,12 @@ type HookStore interface {
 	GetHook(ctx context.Context, ownerID, repoID, id int64) (*Hook, error)
 	GetHookByID(ctx context.Context, id int64) (*Hook, error)
 	ListHooks(ctx context.Context, ownerID, repoID int64) ([]Hook, error) // by id
-	UpdateHook(ctx context.Context, h *Hook) error                        // the hook of h's owner and repository
-	DeleteHook(ctx context.Context, ownerID, repoID, id int64) error      // with its deliveries
+	// PackageHooks lists, by id, the hooks a package of ownerID linked to
+	// repository repoID (0: none) reports to: its owner's own and its
+	// repository's.
+	PackageHooks(ctx context.Context, ownerID, repoID int64) ([]Hook, error)
+	UpdateHook(ctx context.Context, h *Hook) error                   // the hook of h's owner and repository
+	DeleteHook(ctx context.Context, ownerID, repoID, id int64) error // with its deliveries
 
 	// AddDelivery records a delivery to send; it sets ID and CreatedAt.
 	AddDelivery(ctx context.Context, d *Delivery) error
@@ -470,26 +474,27 @@ func (s *Service) ListDeliveries(ctx context.Context, a *Actor, t HookTarget, ho
 	return ds, nil
 }
 
-// GetDelivery returns one delivery of a webhook.
-func (s *Service) GetDelivery(ctx context.Context, a *Actor, t HookTarget, hookID, id int64) (*Delivery, error) {
+// GetDelivery returns one delivery of a webhook, with the webhook.
+func (s *Service) GetDelivery(ctx context.Context, a *Actor, t HookTarget, hookID, id int64) (*Hook, *Delivery, error) {
 	hh, err := s.hookHolder(ctx, a, t)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := s.hookOf(ctx, hh, hookID); err != nil {
-		return nil, err
+	h, err := s.hookOf(ctx, hh, hookID)
+	if err != nil {
+		return nil, nil, err
 	}
 	d, err := s.store.GetDelivery(ctx, hookID, id)
 	if err != nil {
-		return nil, notFoundOr(err, "Not Found")
+		return nil, nil, notFoundOr(err, "Not Found")
 	}
-	return d, nil
+	return h, d, nil
 }
 
 // Redeliver queues a delivery again, as a new delivery with the same GUID
 // and payload, marked as a redelivery.
 func (s *Service) Redeliver(ctx context.Context, a *Actor, t HookTarget, hookID, id int64) (*Delivery, error) {
-	old, err := s.GetDelivery(ctx, a, t, hookID, id)
+	_, old, err := s.GetDelivery(ctx, a, t, hookID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -528,16 +533,9 @@ func (s *Service) enqueueHooks(ctx context.Context, tx Store, pkg *Package, e *E
 	if action == "" || pkg == nil {
 		return nil
 	}
-	hooks, err := tx.ListHooks(ctx, pkg.OwnerID, 0)
+	hooks, err := tx.PackageHooks(ctx, pkg.OwnerID, pkg.RepositoryID)
 	if err != nil {
 		return fmt.Errorf("hooks: %w", err)
-	}
-	if pkg.RepositoryID != 0 {
-		repoHooks, err := tx.ListHooks(ctx, pkg.OwnerID, pkg.RepositoryID)
-		if err != nil {
-			return fmt.Errorf("repository hooks: %w", err)
-		}
-		hooks = append(hooks, repoHooks...)
 	}
 	guids := map[string]string{}
 	for i := range hooks {

@@ -353,13 +353,7 @@ func (s *server) getDelivery(c *call) {
 	if !ok {
 		return
 	}
-	t := c.hookTarget()
-	d, err := s.svc.GetDelivery(c.r.Context(), c.actor, t, id, did)
-	if err != nil {
-		c.failValidation(err)
-		return
-	}
-	h, err := s.svc.GetHook(c.r.Context(), c.actor, t, id)
+	h, d, err := s.svc.GetDelivery(c.r.Context(), c.actor, c.hookTarget(), id, did)
 	if err != nil {
 		c.failValidation(err)
 		return

@@ -84,20 +84,30 @@ func (s *DB) GetHookByID(ctx context.Context, id int64) (*packages.Hook, error) 
 // ListHooks returns the webhooks of an organization (repoID 0) or of a
 // repository of ownerID, by id.
 func (s *DB) ListHooks(ctx context.Context, ownerID, repoID int64) ([]packages.Hook, error) {
-	rows, err := s.query(ctx, `SELECT `+hookCols+` FROM hooks WHERE owner_id = ? AND repository_id = ? ORDER BY id`, ownerID, repoID)
+	return s.listHooks(ctx, "list hooks", `SELECT `+hookCols+` FROM hooks WHERE owner_id = ? AND repository_id = ? ORDER BY id`, ownerID, repoID)
+}
+
+// PackageHooks returns, by id, the webhooks of ownerID itself and of its
+// repository repoID, in one statement.
+func (s *DB) PackageHooks(ctx context.Context, ownerID, repoID int64) ([]packages.Hook, error) {
+	return s.listHooks(ctx, "package hooks", `SELECT `+hookCols+` FROM hooks WHERE owner_id = ? AND repository_id IN (0, ?) ORDER BY id`, ownerID, repoID)
+}
+
+func (s *DB) listHooks(ctx context.Context, op, query string, args ...any) ([]packages.Hook, error) {
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
-		return nil, s.fail("list hooks", err)
+		return nil, s.fail(op, err)
 	}
 	defer rows.Close()
 	out := []packages.Hook{}
 	for rows.Next() {
 		h, err := scanHook(rows)
 		if err != nil {
-			return nil, s.fail("list hooks", err)
+			return nil, s.fail(op, err)
 		}
 		out = append(out, *h)
 	}
-	return out, s.fail("list hooks", rows.Err())
+	return out, s.fail(op, rows.Err())
 }
 
 // UpdateHook writes a webhook's name, events, active flag, config and
